@@ -1,0 +1,37 @@
+# Commands of the CNN book. `make setup` once, then `make book` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Offline copy of the datasets (read-only is fine): used when CNN_BOOK_DATA is not set and a
+# ../shared/data folder sits beside the checkout, as on the project's own machines.
+ifeq ($(strip $(CNN_BOOK_DATA)),)
+  ifneq ($(wildcard ../shared/data/MNIST),)
+    export CNN_BOOK_DATA := $(abspath ../shared/data)
+  endif
+endif
+
+.PHONY: setup book test unit nbval bench clean
+
+setup:  ## create .venv and install everything the book needs
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+
+book:  ## strict build: executes every notebook; HTML in _build/html/index.html
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test:  ## unit tests and nbval on every chapter notebook, quick profile
+	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest tests --nbval-lax chapters
+
+unit:  ## unit tests only
+	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest tests
+
+nbval:  ## nbval only; NB=chapters/06_lenet_mnist.ipynb for one notebook
+	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax $(or $(NB),chapters)
+
+bench:  ## print speed figures
+	$(BIN)/python benchmarks/bench_layers.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,130 @@
+"""Run profiles: the one place that says how much work each chapter does.
+
+Two profiles exist:
+
+``quick``
+    Runs every notebook on a 2-core CPU in a few minutes: real data, smaller subsets or fewer
+    epochs. Accuracies are lower than a full run and the pages say so.
+``full``
+    The source chapter's recipe (or better), meant for a GPU.
+
+The profile comes from the environment variable ``CNN_BOOK_PROFILE`` (``quick`` or ``full``).
+When it is unset, ``full`` is chosen if CUDA is available and ``quick`` otherwise.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Optional
+
+import torch
+
+PROFILE_ENV = "CNN_BOOK_PROFILE"
+PROFILE_NAMES = ("quick", "full")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How one chapter trains under one profile.
+
+    Attributes:
+        chapter: chapter key, e.g. ``"lenet"``.
+        profile: ``"quick"`` or ``"full"``.
+        epochs: number of passes over the (possibly subset) training set.
+        batch_size: training mini-batch size.
+        train_subset: number of training images used, or ``None`` for all of them.
+        test_subset: number of test images used, or ``None`` for all of them.
+        extra: chapter-specific settings (learning rate, image size, ...).
+    """
+
+    chapter: str
+    profile: str
+    epochs: int
+    batch_size: int
+    train_subset: Optional[int] = None
+    test_subset: Optional[int] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        """Look up a chapter-specific setting from :attr:`extra`."""
+        return self.extra[key]
+
+    def describe(self) -> str:
+        """One line a page can print: which profile and what it means."""
+        train = "all" if self.train_subset is None else f"{self.train_subset:,}"
+        test = "all" if self.test_subset is None else f"{self.test_subset:,}"
+        return (f"profile={self.profile} chapter={self.chapter}: epochs={self.epochs}, "
+                f"batch_size={self.batch_size}, train images={train}, test images={test}"
+                + (f", {self.extra}" if self.extra else ""))
+
+
+# Each chapter's settings per profile. Keys of ``extra`` are read by that chapter only.
+_CONFIGS: Dict[str, Dict[str, Dict[str, Any]]] = {
+    "lenet": {
+        # Quick: the full 60,000 training images for one epoch reach >= 97% on a CPU in ~1 min.
+        "quick": dict(epochs=1, batch_size=64, train_subset=None, test_subset=None,
+                      extra=dict(lr=1e-3, crop_padding=2)),
+        # Full: the source's recipe (Adam 1e-3, batch 64, 5 epochs) plus more epochs.
+        "full": dict(epochs=10, batch_size=64, train_subset=None, test_subset=None,
+                     extra=dict(lr=1e-3, crop_padding=2)),
+    },
+    "alexnet": {
+        "quick": dict(epochs=1, batch_size=64, train_subset=2000, test_subset=1000,
+                      extra=dict(lr=5e-4, image_size=227)),
+        "full": dict(epochs=25, batch_size=128, train_subset=None, test_subset=None,
+                     extra=dict(lr=5e-4, image_size=227)),
+    },
+    "resnet": {
+        "quick": dict(epochs=1, batch_size=128, train_subset=2000, test_subset=1000,
+                      extra=dict(lr=1e-3)),
+        "full": dict(epochs=100, batch_size=128, train_subset=None, test_subset=None,
+                     extra=dict(lr=1e-3)),
+    },
+}
+
+
+def active_profile() -> str:
+    """Return the active profile name, ``"quick"`` or ``"full"``.
+
+    Reads ``CNN_BOOK_PROFILE``; when unset or empty, returns ``"full"`` if
+    ``torch.cuda.is_available()`` else ``"quick"``.
+
+    Raises:
+        ValueError: if ``CNN_BOOK_PROFILE`` holds anything other than ``quick`` or ``full``.
+    """
+    value = os.environ.get(PROFILE_ENV, "").strip().lower()
+    if not value:
+        return "full" if torch.cuda.is_available() else "quick"
+    if value not in PROFILE_NAMES:
+        raise ValueError(
+            f"{PROFILE_ENV}={os.environ[PROFILE_ENV]!r} is not a known profile; "
+            f"set it to one of {PROFILE_NAMES} or unset it to choose automatically.")
+    return value
+
+
+def chapter_config(chapter: str, profile: Optional[str] = None, **overrides: Any) -> RunConfig:
+    """Return the :class:`RunConfig` of ``chapter`` under ``profile``.
+
+    Args:
+        chapter: one of the keys of the profile table (``"lenet"``, ``"alexnet"``, ``"resnet"``).
+        profile: ``"quick"`` or ``"full"``; default: :func:`active_profile`.
+        **overrides: fields of :class:`RunConfig` to replace (e.g. ``epochs=2``), for experiments.
+
+    Raises:
+        KeyError: for an unknown chapter (the message lists the known ones).
+        ValueError: for an unknown profile.
+    """
+    if chapter not in _CONFIGS:
+        raise KeyError(f"unknown chapter {chapter!r}; known chapters: {sorted(_CONFIGS)}")
+    profile = active_profile() if profile is None else profile
+    if profile not in PROFILE_NAMES:
+        raise ValueError(f"unknown profile {profile!r}; use one of {PROFILE_NAMES}")
+    settings = dict(_CONFIGS[chapter][profile])
+    settings["extra"] = dict(settings.get("extra", {}))
+    config = RunConfig(chapter=chapter, profile=profile, **settings)
+    return replace(config, **overrides) if overrides else config
+
+
+def known_chapters() -> tuple:
+    """Names of the chapters that have profile settings."""
+    return tuple(sorted(_CONFIGS))
