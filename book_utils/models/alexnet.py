@@ -1,0 +1,75 @@
+"""AlexNet (Krizhevsky, Sutskever, Hinton, "ImageNet Classification with Deep Convolutional
+Neural Networks", NeurIPS 2012), merged onto one device.
+
+The layer sizes follow the paper (96-256-384-384-256 kernels, 4096-4096 fully connected) with
+the paddings that make a 227x227 input give 256x6x6 feature maps before the classifier:
+227 -conv11/4-> 55 -pool3/2-> 27 -conv5,p2-> 27 -pool-> 13 -conv3,p1 (x3)-> 13 -pool-> 6.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["AlexNet", "MIN_INPUT_SIZE"]
+
+#: smallest square input for which every layer still has a positive output size
+MIN_INPUT_SIZE = 67
+
+
+class AlexNet(nn.Module):
+    """AlexNet for ``(B, 3, 227, 227)`` images.
+
+    Args:
+        num_classes: number of output logits (10 for CIFAR-10, 1000 for ImageNet).
+        lrn: use local response normalisation after the first two convolutions, as in the
+            paper (``nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2)``).
+        dropout: dropout probability in the classifier (paper: 0.5).
+        groups: 1 for the merged single-device network, 2 to mimic the paper's two-GPU split
+            (conv2, conv4 and conv5 only see the half of the channels on "their" GPU).
+
+    ``features`` maps ``(B, 3, 227, 227)`` to ``(B, 256, 6, 6)``; ``avgpool`` is an adaptive
+    6x6 average pool, so other sizes >= :data:`MIN_INPUT_SIZE` also work (the pool then
+    averages or repeats cells). Smaller inputs raise ``ValueError``.
+
+    Raises:
+        ValueError: for ``groups`` other than 1 or 2, or a dropout outside [0, 1).
+    """
+
+    def __init__(self, num_classes: int = 10, lrn: bool = True, dropout: float = 0.5, groups: int = 1):
+        super().__init__()
+        if groups not in (1, 2):
+            raise ValueError(f"groups must be 1 (one device) or 2 (the paper's two-GPU split), got {groups}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+
+        def norm() -> nn.Module:
+            return nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0) if lrn else nn.Identity()
+
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 96, kernel_size=11, stride=4), nn.ReLU(inplace=True), norm(),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=groups), nn.ReLU(inplace=True), norm(),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 384, kernel_size=3, padding=1, groups=groups), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=groups), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.classifier = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
+            nn.Dropout(dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
+            nn.Linear(4096, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)`` float with ``H, W >= 67`` (227 intended) -> logits ``(B, num_classes)``."""
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"AlexNet expects a batch of RGB images (B, 3, H, W), got {tuple(x.shape)}")
+        if min(x.shape[-2:]) < MIN_INPUT_SIZE:
+            raise ValueError(
+                f"AlexNet needs images of at least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} (it was designed "
+                f"for 227x227), got {tuple(x.shape[-2:])}; resize the inputs, e.g. "
+                f"torchvision.transforms.v2.Resize(227)")
+        x = self.avgpool(self.features(x))
+        return self.classifier(torch.flatten(x, 1))

@@ -1,0 +1,111 @@
+"""ResNet for CIFAR-sized images (He, Zhang, Ren, Sun, "Deep Residual Learning for Image
+Recognition", CVPR 2016).
+
+The stem is the usual CIFAR variant: one 3x3 convolution with stride 1 and no max pooling, so
+a 32x32 image keeps 32x32 feature maps in the first stage (ImageNet ResNets start with a 7x7
+stride-2 convolution and a max pool, which would leave only 8x8 after the stem).
+"""
+from __future__ import annotations
+
+from typing import List, Sequence, Type
+
+import torch
+from torch import nn
+
+__all__ = ["BasicBlock", "ResNet", "resnet18"]
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and a residual shortcut: ``relu(F(x) + shortcut(x))``.
+
+    The shortcut is the identity when the shape is unchanged, otherwise a 1x1 convolution with
+    the block's stride plus batch norm (the paper's "projection shortcut", option B).
+
+    Args:
+        in_planes: input channels.
+        planes: channels of both 3x3 convolutions; the block outputs ``planes * expansion``.
+        stride: stride of the first convolution (2 halves height and width: ``ceil(H / 2)``).
+
+    Shapes: ``(B, in_planes, H, W)`` -> ``(B, planes, floor((H - 1) / stride) + 1, ...)``.
+    """
+
+    #: output channels = planes * expansion (4 in the Bottleneck block of deeper ResNets)
+    expansion = 1
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1):
+        super().__init__()
+        if stride not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2, got {stride}")
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        out_planes = planes * self.expansion
+        if stride != 1 or in_planes != out_planes:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_planes, out_planes, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_planes))
+        else:
+            self.shortcut = nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + self.shortcut(x))
+
+
+class ResNet(nn.Module):
+    """A CIFAR-style ResNet: 3x3 stem, four stages of residual blocks, global average pool, linear head.
+
+    Args:
+        block: the residual block class (e.g. :class:`BasicBlock`); must define ``expansion``.
+        layers: number of blocks in each of the four stages, e.g. ``[2, 2, 2, 2]`` for ResNet-18.
+        num_classes: number of output logits.
+        in_channels: channels of the input images (3 for RGB).
+        width: channels of the first stage (stages use width, 2x, 4x, 8x).
+
+    Shapes for a ``(B, 3, 32, 32)`` input: stem ``(B, 64, 32, 32)``, stages
+    ``(B, 64, 32, 32)``, ``(B, 128, 16, 16)``, ``(B, 256, 8, 8)``, ``(B, 512, 4, 4)``, global
+    average pool ``(B, 512)``, head ``(B, num_classes)``. Any input size >= 1 works because
+    the pool is adaptive.
+    """
+
+    def __init__(self, block: Type[BasicBlock], layers: Sequence[int], num_classes: int = 10,
+                 in_channels: int = 3, width: int = 64):
+        super().__init__()
+        if len(layers) != 4 or any(n < 1 for n in layers):
+            raise ValueError(f"layers must list four positive block counts, got {list(layers)}")
+        self.in_planes = width
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, stride=1, padding=1, bias=False),
+            nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        self.layer1 = self._make_layer(block, width, layers[0], stride=1)
+        self.layer2 = self._make_layer(block, width * 2, layers[1], stride=2)
+        self.layer3 = self._make_layer(block, width * 4, layers[2], stride=2)
+        self.layer4 = self._make_layer(block, width * 8, layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        # after global average pooling the head sees width*8*expansion numbers (512 for
+        # ResNet-18), not 512*4*4
+        self.fc = nn.Linear(width * 8 * block.expansion, num_classes)
+
+    def _make_layer(self, block: Type[BasicBlock], planes: int, blocks: int, stride: int) -> nn.Sequential:
+        strides = [stride] + [1] * (blocks - 1)
+        stage: List[nn.Module] = []
+        for s in strides:
+            stage.append(block(self.in_planes, planes, s))
+            self.in_planes = planes * block.expansion
+        return nn.Sequential(*stage)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, in_channels, H, W)`` float -> logits ``(B, num_classes)``."""
+        if x.dim() != 4 or x.shape[1] != self.stem[0].in_channels:
+            raise ValueError(f"ResNet expects (B, {self.stem[0].in_channels}, H, W), got {tuple(x.shape)}")
+        x = self.stem(x)
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def resnet18(num_classes: int = 10, in_channels: int = 3) -> ResNet:
+    """ResNet-18 for CIFAR: :class:`BasicBlock` x [2, 2, 2, 2]; 11,173,962 parameters for 10 classes."""
+    return ResNet(BasicBlock, [2, 2, 2, 2], num_classes=num_classes, in_channels=in_channels)
