@@ -332,19 +332,23 @@ def _cifar_from_folders(class_dir: Path) -> ImageTensors:
 
 
 def _decode_images(paths: Sequence[str]) -> torch.Tensor:
-    """Decode image files into one ``uint8`` tensor ``(N, 3, H, W)`` (all must share a size)."""
-    from torchvision.io import ImageReadMode, decode_image, read_file
+    """Decode image files with Pillow into one ``uint8`` tensor ``(N, 3, H, W)`` (all one size)."""
+    import numpy as np
+    from PIL import Image
 
-    first = decode_image(read_file(paths[0]), mode=ImageReadMode.RGB)
-    out = torch.empty((len(paths),) + tuple(first.shape), dtype=torch.uint8)
+    out = None
     for i, p in enumerate(paths):
         try:
-            img = decode_image(read_file(p), mode=ImageReadMode.RGB)
+            with Image.open(p) as im:
+                arr = np.array(im.convert("RGB"))
         except Exception as exc:
             raise CorruptDataError(f"cannot decode image {p}: {exc}") from None
-        if img.shape != first.shape:
-            raise CorruptDataError(f"{p} has shape {tuple(img.shape)}, expected {tuple(first.shape)}")
-        out[i] = img
+        if out is None:
+            out = torch.empty((len(paths), 3) + arr.shape[:2], dtype=torch.uint8)
+        if arr.shape[:2] != tuple(out.shape[-2:]):
+            raise CorruptDataError(f"{p} is {arr.shape[1]}x{arr.shape[0]} pixels, expected "
+                                   f"{out.shape[-1]}x{out.shape[-2]} like the first image")
+        out[i] = torch.from_numpy(arr).permute(2, 0, 1)
     return out
 
 

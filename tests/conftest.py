@@ -1,0 +1,34 @@
+"""Shared fixtures: where the offline dataset copy lives, and a private cache per test session."""
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _shared_data() -> Path | None:
+    for candidate in [*(os.environ.get("CNN_BOOK_DATA", "").split(os.pathsep)), REPO.parent / "shared" / "data"]:
+        if candidate and (Path(candidate) / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def real_data_root() -> Path:
+    """Folder holding the real MNIST / CIFAR-10 copies (skips the test when there is none)."""
+    root = _shared_data()
+    if root is None:
+        pytest.skip("no local dataset copy: set CNN_BOOK_DATA to a folder with MNIST/raw and cifar10-jpg")
+    return root
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch):
+    """A fresh CNN_BOOK_CACHE and no CNN_BOOK_DATA, so tests see only what they set up."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CNN_BOOK_CACHE", str(cache))
+    monkeypatch.delenv("CNN_BOOK_DATA", raising=False)
+    from book_utils import data
+    monkeypatch.setattr(data, "_MEMO", {})
+    return cache
