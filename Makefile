@@ -15,7 +15,6 @@ endif
 
 setup:  ## create .venv and install everything the book needs
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
 
 book:  ## strict build: executes every notebook; HTML in _build/html/index.html
