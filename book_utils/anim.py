@@ -442,7 +442,7 @@ class SlidingWindowFigure:
         left, top = (-1.4 if sw.kind == "1d" else -0.3), -1.9
         text_h = 1.5
         width_u, height_u = right - left + 0.3, bottom - top + text_h
-        cell_in = min(0.34, max_width_in / width_u, max_height_in / height_u)
+        cell_in = min(0.4, max_width_in / width_u, max_height_in / height_u)
         cell_pt = cell_in * 72
         self._label_fs = float(np.clip(0.42 * cell_pt, 6.5, 10))
         if self.show_values and cell_pt < 11:
