@@ -11,7 +11,7 @@ ifeq ($(strip $(CNN_BOOK_DATA)),)
   endif
 endif
 
-.PHONY: setup book test unit nbval bench clean
+.PHONY: setup book test unit nbval bench clean browser browser-test
 
 setup:  ## create .venv and install everything the book needs
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ unit:  ## unit tests only
 
 nbval:  ## nbval only; NB=chapters/06_lenet_mnist.ipynb for one notebook
 	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax $(or $(NB),chapters)
+
+browser:  ## install Debian's chromium for the browser tests (only if /usr/bin/chromium is missing)
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; else \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium fonts-noto-cjk; fi
+
+browser-test:  ## open every page of the built book (run `make book` first) in headless Chromium
+	CNN_BOOK_BROWSER=1 $(BIN)/python -m pytest tests/browser -v
 
 bench:  ## print speed figures
 	$(BIN)/python benchmarks/bench_layers.py
