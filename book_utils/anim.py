@@ -452,9 +452,11 @@ class SlidingWindowFigure:
         if title is None:
             title = self._default_title()
         kn = self.kernel_names if n_kernels > 1 else None
+        captions = [sw.describe(t, kn) for t in range(sw.n_frames)]
+        # Measuring text is slow (mathtext): measure the few longest captions only.
+        captions.sort(key=lambda c: len(c.replace("$", "").replace("_", "")), reverse=True)
         widest_pt = max([_text_width_pt(title, self._label_fs + 0.5, bold=True)]
-                        + [_text_width_pt(sw.describe(t, kn), self._label_fs)
-                           for t in range(sw.n_frames)])
+                        + [_text_width_pt(c, self._label_fs) for c in captions[:3]])
         text_in = widest_pt / 72 + 0.2
         if text_in > width_u * cell_in:
             if text_in > max_width_in:

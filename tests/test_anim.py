@@ -152,7 +152,7 @@ def test_format_value():
 
 def test_controls_update_geometry_and_report_invalid_settings():
     kern = {"edge": np.array([[1, 0, -1]] * 3, float), "big": np.ones((5, 5)) / 25}
-    box = anim.controls(IMG, kern)
+    box = anim.controls(IMG, kern, dpi=30)             # low dpi: these tests check logic
     assert box.position.max == 8 and box.image.value[:4] == b"\x89PNG"
     box.padding.value = 2
     assert box.state().out_shape == (1, 7, 7) and box.position.max == 48
@@ -169,11 +169,11 @@ def test_controls_update_geometry_and_report_invalid_settings():
 
 def test_controls_several_kernels_and_pooling():
     kern = {"a": K2, "b": -K2, "c": np.ones((2, 2))}
-    box = anim.controls(IMG, kern, several=True)
+    box = anim.controls(IMG, kern, several=True, dpi=30)
     assert box.kernel.value == ("a", "b") and box.state().out_shape[0] == 2
     box.kernel.value = ("a", "c")
     assert box.state() is None and "different shapes" in box.message.value
-    pool = anim.controls(IMG3, op="max", windows=(2, 3), strides=(1, 2))
+    pool = anim.controls(IMG3, op="max", windows=(2, 3), strides=(1, 2), dpi=30)
     pool.window.value = 3
     assert pool.state().out_shape == (3, 3, 3)
     pool.padding.value = 0
