@@ -1,0 +1,147 @@
+"""Recorded results of full-profile (GPU) runs, shown on the pages beside the run just made.
+
+A results file is JSON at ``book_utils/results/<chapter>_full.json`` (shipped with the package,
+so Colab sees it too). It is written only by a real full-profile run on all of the data, e.g.
+``scripts/run_full_cifar.py`` or ``scripts/run_full_lenet.py``; the pages never show a number
+that no run produced: without a file they say :data:`NOT_RECORDED`.
+
+Schema (version :data:`RESULTS_SCHEMA`)::
+
+    {"schema": 1, "chapter": "lenet", "profile": "full",
+     "config": {"epochs": .., "batch_size": .., "train_subset": null, "test_subset": null,
+                "extra": {..}, "describe": ".."},
+     "data": "MNIST (IDX files)", "environment": {"device": "NVIDIA H200", "torch": "..", ..},
+     "created": "2026-..Z", "wall_s": 123.4,
+     "runs": {"<recipe>": {"test_accuracy": 0.99, "test_loss": 0.03, "epochs": [..],
+                           "seconds_per_epoch": 1.2, ..}}}
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+
+import torch
+
+PathLike = Union[str, os.PathLike]
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RESULTS_SCHEMA = 1
+NOT_RECORDED = "No full GPU run has been recorded yet."
+_REQUIRED = ("schema", "chapter", "profile", "config", "data", "environment", "runs")
+_REQUIRED_RUN = ("test_accuracy", "test_loss", "epochs", "seconds_per_epoch")
+
+
+def results_path(chapter: str, folder: Optional[PathLike] = None) -> Path:
+    """``<folder>/<chapter>_full.json``; ``folder`` defaults to :data:`RESULTS_DIR`.
+
+    Raises:
+        ValueError: if ``chapter`` is empty or not a plain name.
+    """
+    if not chapter or not chapter.replace("_", "").isalnum():
+        raise ValueError(f"chapter must be a plain name such as 'lenet', got {chapter!r}")
+    return Path(folder if folder is not None else RESULTS_DIR) / f"{chapter}_full.json"
+
+
+def environment_info(device: torch.device) -> Dict[str, str]:
+    """Device name and library versions, as recorded in a results file."""
+    import torchvision
+
+    from .train import device_name
+    return {"device": device_name(device), "device_type": torch.device(device).type,
+            "torch": torch.__version__, "torchvision": torchvision.__version__,
+            "cuda": str(torch.version.cuda), "python": platform.python_version()}
+
+
+def save_results(path: PathLike, chapter: str, config, runs: Dict[str, Dict[str, Any]],
+                 device: torch.device, data_source: str, wall_s: Optional[float] = None) -> Dict[str, Any]:
+    """Write a results file and return its content.
+
+    Args:
+        path: the JSON file to write (its folder is created; the write is atomic).
+        chapter: chapter key, e.g. ``"lenet"``.
+        config: the :class:`~book_utils.profiles.RunConfig` the runs used.
+        runs: ``{recipe name: summary}``; each summary has at least ``test_accuracy``
+            (fraction 0-1), ``test_loss`` (mean per sample), ``epochs`` (list of per-epoch dicts)
+            and ``seconds_per_epoch``.
+        device: the training device.
+        data_source: where the data came from (``ImageTensors.source``).
+        wall_s: wall time of the whole script in seconds, if known.
+
+    Raises:
+        ValueError: if a run summary lacks a required key.
+    """
+    for name, run in runs.items():
+        missing = [k for k in _REQUIRED_RUN if k not in run]
+        if missing:
+            raise ValueError(f"run {name!r} lacks {missing}")
+    content = {
+        "schema": RESULTS_SCHEMA, "chapter": chapter, "profile": config.profile,
+        "config": {"epochs": config.epochs, "batch_size": config.batch_size,
+                   "train_subset": config.train_subset, "test_subset": config.test_subset,
+                   "extra": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.extra.items()},
+                   "describe": config.describe()},
+        "data": data_source.split(" (/")[0].split(", /")[0],
+        "environment": environment_info(device),
+        "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "wall_s": wall_s, "runs": runs,
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(content, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return content
+
+
+def load_results(path: PathLike) -> Dict[str, Any]:
+    """Read and check a results file written by :func:`save_results`.
+
+    Raises:
+        FileNotFoundError: if there is no such file.
+        ValueError: if it is not a results file of the expected schema.
+    """
+    path = Path(path)
+    content = json.loads(path.read_text(encoding="utf-8"))
+    missing = [k for k in _REQUIRED if k not in content]
+    if missing or content.get("schema") != RESULTS_SCHEMA:
+        raise ValueError(f"{path} is not a results file of schema {RESULTS_SCHEMA} (missing {missing})")
+    for name, run in content["runs"].items():
+        for key in _REQUIRED_RUN:
+            if key not in run:
+                raise ValueError(f"{path}: run {name!r} lacks {key!r}")
+    return content
+
+
+def load_recorded(chapter: str, folder: Optional[PathLike] = None) -> Optional[Dict[str, Any]]:
+    """The recorded full run of ``chapter``, or ``None`` when none has been recorded.
+
+    Only a ``full``-profile run on all of the data counts.
+
+    Raises:
+        ValueError: if a file exists but is not a valid full-run results file of this chapter
+            (a broken record never passes silently as "not recorded").
+    """
+    path = results_path(chapter, folder)
+    if not path.is_file():
+        return None
+    content = load_results(path)
+    cfg = content.get("config", {})
+    if content["profile"] != "full" or cfg.get("train_subset") or cfg.get("test_subset"):
+        raise ValueError(f"{path} is not a full-profile run on all the data; "
+                         f"only such runs may be committed as recorded results")
+    if content["chapter"] != chapter:
+        raise ValueError(f"{path} holds results of {content['chapter']!r}, not {chapter!r}")
+    return content
+
+
+def recorded_status(recorded: Optional[Dict[str, Any]]) -> str:
+    """One English line about a recorded run (how and where it ran), or :data:`NOT_RECORDED`."""
+    if recorded is None:
+        return NOT_RECORDED
+    env = recorded["environment"]
+    return (f"Recorded full run: {recorded['config'].get('describe', '')}; on {env['device']}, "
+            f"torch {env['torch']}, data {recorded['data']}, created {recorded.get('created', '?')}.")
