@@ -23,29 +23,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["Conv2dLoop", "Conv2dIm2col", "MaxPool2dLoop", "MaxPool2dWindows", "conv_output_size"]
+from .ops import output_size
+
+__all__ = ["Conv2dLoop", "Conv2dIm2col", "MaxPool2dLoop", "MaxPool2dWindows"]
 
 
 def _positive_int(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return value
-
-
-def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
-    """Output length along one spatial dimension: ``floor((size + 2*padding - kernel_size) / stride) + 1``.
-
-    Raises:
-        ValueError: if the kernel is larger than the padded input, or any argument is out of range.
-    """
-    _positive_int("size", size)
-    _positive_int("kernel_size", kernel_size)
-    _positive_int("stride", stride)
-    _positive_int("padding", padding, minimum=0)
-    if kernel_size > size + 2 * padding:
-        raise ValueError(f"kernel_size={kernel_size} is larger than the padded input "
-                         f"({size} + 2*{padding} = {size + 2 * padding}); use a smaller kernel or more padding")
-    return (size + 2 * padding - kernel_size) // stride + 1
 
 
 def _check_input(x: torch.Tensor, channels: int, kernel_size: int, padding: int, what: str):
@@ -94,8 +80,8 @@ class _Conv2dBase(nn.Module):
     def _prepare(self, x: torch.Tensor):
         _check_input(x, self.in_channels, self.kernel_size, self.padding, type(self).__name__)
         h, w = x.shape[-2:]
-        return (conv_output_size(h, self.kernel_size, self.stride, self.padding),
-                conv_output_size(w, self.kernel_size, self.stride, self.padding))
+        return (output_size(h, self.kernel_size, self.padding, self.stride),
+                output_size(w, self.kernel_size, self.padding, self.stride))
 
 
 class Conv2dLoop(_Conv2dBase):
@@ -159,8 +145,8 @@ class _MaxPoolBase(nn.Module):
     def _padded(self, x: torch.Tensor):
         _check_input(x, None, self.kernel_size, self.padding, type(self).__name__)
         h, w = x.shape[-2:]
-        h_out = conv_output_size(h, self.kernel_size, self.stride, self.padding)
-        w_out = conv_output_size(w, self.kernel_size, self.stride, self.padding)
+        h_out = output_size(h, self.kernel_size, self.padding, self.stride)
+        w_out = output_size(w, self.kernel_size, self.padding, self.stride)
         # pad with -inf, not 0: a zero border would beat all-negative windows
         return F.pad(x, (self.padding,) * 4, value=float("-inf")), h_out, w_out
 
