@@ -23,6 +23,7 @@ Loaded from ``_config.yml`` (``sphinx.local_extensions``). It does four things (
 from __future__ import annotations
 
 import logging as _stdlib_logging
+import os
 import re
 import shutil
 from importlib import metadata
@@ -217,6 +218,10 @@ def _dedupe_scripts(app: Sphinx, pagename, templatename, context, doctree) -> No
 
 
 def setup(app: Sphinx) -> dict:
+    # The notebooks are executed by kernels started from this process, so they inherit this:
+    # book_utils.train then prints one line per epoch instead of drawing progress-bar widgets
+    # (which a static page cannot animate, and which would otherwise become widget notes).
+    os.environ.setdefault("CNN_BOOK_STATIC", "1")
     app.connect("config-inited", _check_mathjax_config)
     app.connect("config-inited", _set_search_dictionary)
     app.connect("doctree-resolved", _rewrite_outputs)

@@ -104,11 +104,21 @@ class History:
                    list(state.get("batch_epoch", [])))
 
 
+#: Set (to any non-empty value) while the book is built: progress bars are then left out of
+#: the executed notebooks (a static page cannot animate them) and :func:`fit` prints one
+#: summary line per epoch instead. ``_ext/cnn_book_html.py`` sets it for the build's kernels.
+STATIC_ENV = "CNN_BOOK_STATIC"
+
+
+def _bars_disabled() -> bool:
+    return bool(os.environ.get("TQDM_DISABLE") or os.environ.get(STATIC_ENV))
+
+
 def _progress(iterable, **kwargs):
     from tqdm.auto import tqdm
     disable = kwargs.pop("disable", None)
     if disable is None:
-        disable = bool(os.environ.get("TQDM_DISABLE"))
+        disable = _bars_disabled()
     return tqdm(iterable, disable=disable, **kwargs)
 
 
@@ -123,7 +133,8 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
         scheduler=None, scheduler_step: str = "epoch", val_loader: Optional[Iterable] = None,
         amp: bool = False, checkpoint: Optional[PathLike] = None, resume: bool = True,
         progress: Optional[bool] = None, channels_last: bool = False,
-        on_epoch_end: Optional[Callable[[History], None]] = None, seed: int = 0) -> History:
+        on_epoch_end: Optional[Callable[[History], None]] = None, seed: int = 0,
+        val_loss_fn: Optional[Callable] = None) -> History:
     """Train ``model`` for ``epochs`` epochs and return its :class:`History`.
 
     Args:
@@ -141,12 +152,16 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
         checkpoint: file path; after each epoch model, optimizer, scheduler and history are
             saved there (atomically). With ``resume=True`` and an existing file, training
             resumes after the last saved epoch.
-        progress: show tqdm bars (default: yes unless ``TQDM_DISABLE`` is set).
+        progress: show tqdm bars (default: yes unless ``TQDM_DISABLE`` or ``CNN_BOOK_STATIC``
+            is set). When bars are off (and ``progress`` is not ``False``), one summary line
+            is printed per epoch instead, so logs and static pages still show progress.
         channels_last: move each input batch to ``torch.channels_last`` memory format.
         on_epoch_end: called with the history after each epoch (e.g. to redraw a curve).
         seed: at the start of epoch ``e`` the torch RNG and the loader's shuffling generator
             are seeded with ``seed * 1000 + e``, so an epoch's batches, augmentation and
             dropout depend only on its number: a resumed run repeats an uninterrupted one.
+        val_loss_fn: loss of the per-epoch evaluation (default ``loss_fn``), e.g. plain
+            cross-entropy when training with label smoothing.
 
     Raises:
         ValueError: if ``epochs`` is negative or ``scheduler_step`` is unknown.
@@ -210,15 +225,25 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
             history.batch_loss.extend(torch.stack(batch_losses).tolist())
             history.batch_epoch.extend([epoch] * len(batch_losses))
         if val_loader is not None:
-            val = evaluate(model, val_loader, loss_fn=loss_fn, device=device, amp=amp,
+            val = evaluate(model, val_loader, loss_fn=val_loss_fn or loss_fn, device=device, amp=amp,
                            channels_last=channels_last)
             record["val_loss"], record["val_acc"] = val["loss"], val["accuracy"]
         history.epochs.append(record)
+        if progress is None and _bars_disabled():
+            print(_epoch_line(record, epochs), flush=True)
         if checkpoint is not None:
             save_checkpoint(checkpoint, model, optimizer, scheduler, epoch, history)
         if on_epoch_end is not None:
             on_epoch_end(history)
     return history
+
+
+def _epoch_line(record: Dict[str, float], epochs: int) -> str:
+    line = (f"epoch {record['epoch']}/{epochs}: train loss {record['train_loss']:.4f}, "
+            f"train acc {100 * record['train_acc']:.2f}%")
+    if "val_acc" in record:
+        line += f", test loss {record['val_loss']:.4f}, test acc {100 * record['val_acc']:.2f}%"
+    return line + f", lr {record['lr']:.2e}, {record['time_s']:.1f} s"
 
 
 def _seed_epoch(loader, value: int) -> None:
