@@ -31,6 +31,8 @@ PathLike = Union[str, os.PathLike]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RESULTS_SCHEMA = 1
 NOT_RECORDED = "No full GPU run has been recorded yet."
+#: Set to 1 to let a notebook run in the ``full`` profile write its results file.
+RECORD_ENV = "CNN_BOOK_RECORD"
 _REQUIRED = ("schema", "chapter", "profile", "config", "data", "environment", "runs")
 _REQUIRED_RUN = ("test_accuracy", "test_loss", "epochs", "seconds_per_epoch")
 
@@ -44,6 +46,18 @@ def results_path(chapter: str, folder: Optional[PathLike] = None) -> Path:
     if not chapter or not chapter.replace("_", "").isalnum():
         raise ValueError(f"chapter must be a plain name such as 'lenet', got {chapter!r}")
     return Path(folder if folder is not None else RESULTS_DIR) / f"{chapter}_full.json"
+
+
+def record_requested(config) -> bool:
+    """Whether this run should write its results file.
+
+    True only when ``CNN_BOOK_RECORD=1`` is set and ``config`` (a
+    :class:`~book_utils.profiles.RunConfig`) is the ``full`` profile on all of the data, so a
+    quick or partial run can never overwrite a recorded full run.
+    """
+    wanted = os.environ.get(RECORD_ENV, "") == "1"
+    return bool(wanted and config.profile == "full" and config.train_subset is None
+                and config.test_subset is None)
 
 
 def environment_info(device: torch.device) -> Dict[str, str]:
