@@ -21,6 +21,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
@@ -46,6 +47,16 @@ def results_path(chapter: str, folder: Optional[PathLike] = None) -> Path:
     if not chapter or not chapter.replace("_", "").isalnum():
         raise ValueError(f"chapter must be a plain name such as 'lenet', got {chapter!r}")
     return Path(folder if folder is not None else RESULTS_DIR) / f"{chapter}_full.json"
+
+
+def short_source(source: str) -> str:
+    """A data-source description without local paths, e.g. ``"CIFAR-10 (JPEG copy)"``.
+
+    ``"CIFAR-10 (JPEG copy, from /data/cifar10-jpg/train.tar.gz)"`` -> ``"CIFAR-10 (JPEG copy)"``;
+    ``"MNIST (IDX files in /data/MNIST/raw)"`` -> ``"MNIST (IDX files)"``.
+    """
+    text = re.sub(r",?\s*(?:in|from)?\s*/[^\s,)]*", "", source)
+    return re.sub(r"\(\s*\)", "", text).strip()
 
 
 def record_requested(config) -> bool:
@@ -98,7 +109,7 @@ def save_results(path: PathLike, chapter: str, config, runs: Dict[str, Dict[str,
                    "train_subset": config.train_subset, "test_subset": config.test_subset,
                    "extra": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.extra.items()},
                    "describe": config.describe()},
-        "data": data_source.split(" (/")[0].split(", /")[0],
+        "data": short_source(data_source),
         "environment": environment_info(device),
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "wall_s": wall_s, "runs": runs,
