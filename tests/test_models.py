@@ -260,3 +260,15 @@ def test_resnet_errors():
         ResNet(BasicBlock, [2, 2, 2])
     with pytest.raises(ValueError, match="8n \\+ 2"):
         plain_net(20)
+
+
+def test_alexnet_lrn_uses_the_papers_constants():
+    # b = a / (k + alpha * sum_{neighbouring channels} a^2)^beta with n=5, alpha=1e-4, beta=0.75, k=2
+    from book_utils.models import AlexNet
+    torch.manual_seed(0)
+    a = 10 * torch.rand(1, 8, 3, 3)
+    sq = a.pow(2)
+    window = torch.stack([sq[:, max(0, i - 2):i + 3].sum(1) for i in range(8)], dim=1)
+    expected = a / (2.0 + 1e-4 * window).pow(0.75)
+    lrn = AlexNet().features[2]
+    torch.testing.assert_close(lrn(a), expected)

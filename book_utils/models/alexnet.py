@@ -21,8 +21,10 @@ class AlexNet(nn.Module):
 
     Args:
         num_classes: number of output logits (10 for CIFAR-10, 1000 for ImageNet).
-        lrn: use local response normalisation after the first two convolutions, as in the
-            paper (``nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2)``).
+        lrn: use local response normalisation after the first two convolutions with the
+            paper's constants n=5, alpha=1e-4, beta=0.75, k=2. PyTorch's
+            ``nn.LocalResponseNorm`` divides ``alpha`` by ``size`` before use, so the paper's
+            formula needs ``alpha = 5 * 1e-4``.
         dropout: dropout probability in the classifier (paper: 0.5).
         groups: 1 for the merged single-device network, 2 to mimic the paper's two-GPU split
             (conv2, conv4 and conv5 only see the half of the channels on "their" GPU).
@@ -43,7 +45,7 @@ class AlexNet(nn.Module):
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
 
         def norm() -> nn.Module:
-            return nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0) if lrn else nn.Identity()
+            return nn.LocalResponseNorm(size=5, alpha=5 * 1e-4, beta=0.75, k=2.0) if lrn else nn.Identity()
 
         self.features = nn.Sequential(
             nn.Conv2d(3, 96, kernel_size=11, stride=4), nn.ReLU(inplace=True), norm(),
