@@ -2,6 +2,28 @@
 
 Small modules, each named for one concept; notebooks import what they use, e.g.
 ``from book_utils import data, train``. Importing this package imports nothing heavy.
+
+=================  ==========================================================================
+module             what it holds
+=================  ==========================================================================
+``profiles``       the quick/full run profiles: how much each chapter trains
+``data``           MNIST and CIFAR-10 as in-memory tensors (download or local copies)
+``train``          device choice, seeding, ``fit``/``evaluate``/``predict``, checkpoints
+``results``        recorded full-profile (GPU) results shown beside the page's own run
+``ops``            NumPy reference conv1d/conv2d and the output-size formula
+``kernels``        named 2D kernels (mean, Gaussian, sharpen, Sobel)
+``anim``           the sliding-window animation and its live controls (conv and pooling)
+``architecture``   parameter counts, receptive fields, the output-size calculator widget
+``backprop``       NumPy forward/backward of conv2d and pooling
+``layers``         hand-written Conv2d and MaxPool2d modules (loop and vectorised)
+``models``         LeNet-5, AlexNet, VGG, MobileNet, YOLOv1, ResNet
+``summary``        per-layer tables: output shapes, parameters, MACs
+``diagrams``       structure figures drawn from those tables
+``detection``      IoU, non-maximum suppression, YOLOv1 output decoding
+``cifar``          CIFAR-10 recipes, batch augmentation, runs and their comparison
+``plot``           training curves, image grids, confusion matrices
+=================  ==========================================================================
 """
 __version__ = "0.1.0"
-__all__ = ["data", "layers", "models", "plot", "profiles", "train"]
+__all__ = ["anim", "architecture", "backprop", "cifar", "data", "detection", "diagrams", "kernels",
+           "layers", "models", "ops", "plot", "profiles", "results", "summary", "train"]
