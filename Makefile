@@ -21,10 +21,10 @@ book:  ## strict build: executes every notebook; HTML in _build/html/index.html
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 test:  ## unit tests and nbval on every chapter notebook, quick profile
-	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest tests --nbval-lax chapters
+	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest -p no:cacheprovider tests --nbval-lax chapters
 
 unit:  ## unit tests only
-	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest tests
+	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest -p no:cacheprovider tests
 
 nbval:  ## nbval only; NB=chapters/06_lenet_mnist.ipynb for one notebook
 	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax $(or $(NB),chapters)
