@@ -10,34 +10,26 @@ does not.
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from .resnet import BasicBlock, ResNet
 
 __all__ = ["PlainBlock", "plain_net", "residual_net"]
 
 
-class PlainBlock(nn.Module):
-    """Two 3x3 convolutions with batch norm and ReLU, **no** shortcut: ``relu(bn2(conv2(relu(bn1(conv1(x))))))``.
+class PlainBlock(BasicBlock):
+    """:class:`~book_utils.models.resnet.BasicBlock` with the shortcut taken out:
+    ``relu(bn2(conv2(relu(bn1(conv1(x))))))``.
 
-    Same arguments and shapes as :class:`~book_utils.models.resnet.BasicBlock`:
+    Same arguments and shapes as ``BasicBlock``:
     ``(B, in_planes, H, W)`` -> ``(B, planes, floor((H - 1) / stride) + 1, ...)``.
 
     Raises:
         ValueError: for a stride other than 1 or 2.
     """
 
-    expansion = 1
-
     def __init__(self, in_planes: int, planes: int, stride: int = 1):
-        super().__init__()
-        if stride not in (1, 2):
-            raise ValueError(f"stride must be 1 or 2, got {stride}")
-        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
+        super().__init__(in_planes, planes, stride)
+        del self.shortcut  # the one difference: no identity or projection path
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
