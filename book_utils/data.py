@@ -313,7 +313,7 @@ def _cifar_from_folders(class_dir: Path) -> ImageTensors:
     labels = torch.tensor([t for _, t in index.samples], dtype=torch.int64)
     lossy = any(p.lower().endswith((".jpg", ".jpeg")) for p in paths[:10])
     source = f"CIFAR-10 ({'JPEG copy' if lossy else 'image folders'}, {class_dir})"
-    stamp = hashlib.sha1("|".join([str(class_dir), str(len(paths)), paths[0], paths[-1],
+    stamp = hashlib.sha1("|".join(["pillow-rgb", str(class_dir), str(len(paths)), paths[0], paths[-1],
                                    str(os.path.getsize(paths[-1]))]).encode()).hexdigest()[:16]
     cached = cache_dir() / "decoded" / f"cifar10-{class_dir.name}-{stamp}.pt"
     if cached.is_file():
