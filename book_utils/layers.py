@@ -37,6 +37,9 @@ def _positive_int(name: str, value, minimum: int = 1) -> int:
 def _check_input(x: torch.Tensor, channels: int, kernel_size: int, padding: int, what: str):
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{what} expects a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise ValueError(f"{what} expects a floating-point batch, got dtype {x.dtype}; convert raw "
+                         f"pixels with x.float() / 255")
     if x.dim() != 4:
         raise ValueError(f"{what} expects a 4-D batch (B, C, H, W), got shape {tuple(x.shape)}; "
                          f"add a batch dimension with x.unsqueeze(0) for a single image")
@@ -79,6 +82,9 @@ class _Conv2dBase(nn.Module):
 
     def _prepare(self, x: torch.Tensor):
         _check_input(x, self.in_channels, self.kernel_size, self.padding, type(self).__name__)
+        if x.dtype != self.weight.dtype:
+            raise ValueError(f"{type(self).__name__} has {self.weight.dtype} weights but got a {x.dtype} "
+                             f"input; use x.to({self.weight.dtype}) or layer.to({x.dtype})")
         h, w = x.shape[-2:]
         return (output_size(h, self.kernel_size, self.padding, self.stride),
                 output_size(w, self.kernel_size, self.padding, self.stride))

@@ -164,12 +164,19 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
             cross-entropy when training with label smoothing.
 
     Raises:
-        ValueError: if ``epochs`` is negative or ``scheduler_step`` is unknown.
+        ValueError: if ``epochs`` is not a non-negative integer, ``scheduler_step`` is unknown,
+            the optimizer holds none of the model's parameters (nothing would be trained),
+            the loader yields no batch, a checkpoint is further along than ``epochs``, or the
+            loss becomes NaN or infinite (the message names the epoch and batch).
     """
-    if epochs < 0:
-        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
     if scheduler_step not in ("epoch", "batch"):
         raise ValueError(f"scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}")
+    model_params = {id(p) for p in model.parameters()}
+    if not any(id(p) in model_params for group in optimizer.param_groups for p in group["params"]):
+        raise ValueError("the optimizer holds none of this model's parameters, so fit() would train "
+                         "nothing; build it from this model, e.g. torch.optim.Adam(model.parameters())")
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     if device is None:
         device = next(model.parameters()).device
@@ -180,6 +187,10 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
         state = load_checkpoint(checkpoint, model, optimizer, scheduler)
         history = History.from_state_dict(state["history"])
         start_epoch = int(state["epoch"])
+        if start_epoch > epochs:
+            raise ValueError(f"checkpoint {checkpoint} has already trained {start_epoch} epochs, more "
+                             f"than epochs={epochs}; delete it or pass resume=False to start afresh")
+        print(f"resumed from {checkpoint} after epoch {start_epoch}/{epochs}", flush=True)
     disable = None if progress is None else not progress
     non_blocking = device.type == "cuda"
     for epoch in range(start_epoch + 1, epochs + 1):
@@ -206,12 +217,21 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
                 scheduler.step()
             n = targets.shape[0]
             detached = loss.detach()
+            if len(batch_losses) % 50 == 0 and not torch.isfinite(detached):
+                raise ValueError(f"the loss became {detached.item()} in epoch {epoch} (by batch "
+                                 f"{len(batch_losses) + 1}); lower the learning rate or look for NaN/inf "
+                                 f"in the inputs")
             batch_losses.append(detached.float())
             total_loss += detached.float() * n
             total_correct += (logits.detach().argmax(1) == targets).sum()
             seen += n
             if len(batch_losses) % 50 == 0 and hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{detached.item():.4f}")
+        if seen == 0:
+            raise ValueError("the training loader yielded no batch; check the dataset size and drop_last")
+        if not math.isfinite(float(total_loss)):
+            raise ValueError(f"the loss became NaN or infinite in epoch {epoch}; lower the learning rate "
+                             f"or look for NaN/inf in the inputs")
         if scheduler is not None and scheduler_step == "epoch":
             scheduler.step()
         if device.type == "cuda":
@@ -272,9 +292,13 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Optional[Callable] = N
         ``{"loss": float, "accuracy": float in [0, 1], "correct": int, "n": int}``.
 
     Raises:
-        ValueError: if ``loader`` yields no samples.
+        ValueError: if ``loader`` yields no samples, or ``loss_fn`` does not average
+            (``reduction`` other than ``"mean"``).
     """
     loss_fn = loss_fn or nn.CrossEntropyLoss()
+    if getattr(loss_fn, "reduction", "mean") != "mean":
+        raise ValueError(f"evaluate() needs a loss with reduction='mean' (it multiplies back by the batch "
+                         f"size), got reduction={loss_fn.reduction!r}")
     if device is None:
         device = next(model.parameters()).device
     device = torch.device(device)
@@ -330,9 +354,19 @@ def confusion_matrix(preds: torch.Tensor, targets: torch.Tensor, num_classes: in
         ``int64`` tensor ``(num_classes, num_classes)``.
 
     Raises:
-        ValueError: on shape mismatch or out-of-range labels.
+        ValueError: on shape mismatch, float labels or logits instead of labels, out-of-range
+            labels, or a bad ``num_classes``.
     """
-    preds, targets = torch.as_tensor(preds).flatten(), torch.as_tensor(targets).flatten()
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    preds, targets = torch.as_tensor(preds), torch.as_tensor(targets)
+    if preds.dim() == 2 and targets.dim() == 1:
+        raise ValueError(f"preds has shape {tuple(preds.shape)}: these look like logits or scores; "
+                         f"pass predicted labels, e.g. logits.argmax(1)")
+    for name, t in (("preds", preds), ("targets", targets)):
+        if t.is_floating_point() or t.is_complex():
+            raise ValueError(f"{name} must hold integer class labels, got dtype {t.dtype}")
+    preds, targets = preds.flatten(), targets.flatten()
     if preds.shape != targets.shape:
         raise ValueError(f"preds {tuple(preds.shape)} and targets {tuple(targets.shape)} differ in shape")
     for name, t in (("preds", preds), ("targets", targets)):

@@ -380,7 +380,8 @@ def test_driver_refuses_what_is_not_a_reference_run(tmp_path):
     assert not driver.is_reference(profiles.chapter_config("resnet", "full", epochs=3), torch.device("cuda"))
 
 
-def test_driver_tiny_cpu_trial_writes_a_readable_results_file(tmp_path, real_data_root, capsys):
+def test_driver_tiny_cpu_trial_writes_a_readable_results_file(tmp_path, real_data_root, capsys, monkeypatch):
+    monkeypatch.setenv("CNN_BOOK_DATA", str(real_data_root))
     driver = _driver()
     args = ["--chapter", "resnet", "--profile", "quick", "--device", "cpu", "--epochs", "1",
             "--batch-size", "10", "--train-subset", "10", "--test-subset", "10", "--no-progress",

@@ -137,3 +137,14 @@ def test_pool_bad_input_errors(cls):
         cls(2)(torch.zeros(4, 4))
     with pytest.raises(ValueError, match="larger than the padded input"):
         cls(5)(torch.zeros(1, 1, 3, 3))
+
+
+@pytest.mark.parametrize("cls", CONVS)
+def test_conv_rejects_integer_and_mismatched_dtypes(cls):
+    conv = cls(1, 2, 3)
+    with pytest.raises(ValueError, match="floating-point batch, got dtype torch.uint8"):
+        conv(torch.zeros(1, 1, 5, 5, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="float32 weights but got a torch.float64 input"):
+        conv(torch.zeros(1, 1, 5, 5, dtype=torch.float64))
+    with pytest.raises(ValueError, match="floating-point"):
+        MaxPool2dWindows(2)(torch.zeros(1, 1, 4, 4, dtype=torch.int64))

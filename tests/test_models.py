@@ -272,3 +272,17 @@ def test_alexnet_lrn_uses_the_papers_constants():
     expected = a / (2.0 + 1e-4 * window).pow(0.75)
     lrn = AlexNet().features[2]
     torch.testing.assert_close(lrn(a), expected)
+
+
+@pytest.mark.parametrize("build, shape", [(lambda: LeNet5(), (1, 1, 28, 28)), (lambda: AlexNet(), (1, 3, 227, 227)),
+                                          (lambda: resnet18(), (2, 3, 32, 32)), (lambda: vgg11(num_classes=10), (1, 3, 32, 32)),
+                                          (lambda: MobileNetV1(num_classes=10), (2, 3, 32, 32))])
+def test_models_reject_raw_pixels_arrays_and_dtype_mismatch(build, shape):
+    import numpy as np
+    model = build()
+    with pytest.raises(ValueError, match=r"floating-point images, got dtype torch.uint8.*x.float\(\) / 255"):
+        model(torch.zeros(shape, dtype=torch.uint8))
+    with pytest.raises(TypeError, match="expects a torch.Tensor, got ndarray"):
+        model(np.zeros(shape, dtype=np.float32))
+    with pytest.raises(ValueError, match="float32 weights but got a torch.float64 input"):
+        model(torch.zeros(shape, dtype=torch.float64))

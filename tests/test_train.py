@@ -126,3 +126,39 @@ def test_profiles(monkeypatch):
     assert profiles.active_profile() == ("full" if torch.cuda.is_available() else "quick")
     with pytest.raises(KeyError, match="unknown chapter"):
         profiles.chapter_config("vgg99")
+
+
+def test_fit_refuses_what_would_silently_train_nothing(tmp_path):
+    model = _model()
+    other = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
+    loader = DataLoader(_toy(), batch_size=10)
+    with pytest.raises(ValueError, match="none of this model's parameters"):
+        train.fit(model, loader, other, epochs=1, progress=False)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="yielded no batch"):
+        train.fit(model, [], opt, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="integer >= 0"):
+        train.fit(model, loader, opt, epochs=2.5, progress=False)
+    with pytest.raises(ValueError, match="integer >= 0"):
+        train.fit(model, loader, opt, epochs=True, progress=False)
+    bad = TensorDataset(torch.full((10, 1, 4, 4), float("nan")), torch.zeros(10, dtype=torch.long))
+    with pytest.raises(ValueError, match="loss became nan in epoch 1"):
+        train.fit(model, DataLoader(bad, batch_size=5), opt, epochs=1, progress=False)
+    ckpt = tmp_path / "c.pt"
+    m2 = _model()
+    train.fit(m2, loader, torch.optim.SGD(m2.parameters(), lr=0.1), epochs=3, checkpoint=ckpt, progress=False)
+    m3 = _model()
+    with pytest.raises(ValueError, match="already trained 3 epochs, more than epochs=2"):
+        train.fit(m3, loader, torch.optim.SGD(m3.parameters(), lr=0.1), epochs=2, checkpoint=ckpt, progress=False)
+
+
+def test_evaluate_and_confusion_matrix_reject_misleading_input():
+    model = _model()
+    with pytest.raises(ValueError, match="reduction='mean'"):
+        train.evaluate(model, DataLoader(_toy(), batch_size=4), loss_fn=nn.CrossEntropyLoss(reduction="sum"))
+    with pytest.raises(ValueError, match="integer class labels, got dtype torch.float32"):
+        train.confusion_matrix(torch.tensor([0.0, 1.7]), torch.tensor([0, 1]), 3)
+    with pytest.raises(ValueError, match=r"look like logits.*argmax\(1\)"):
+        train.confusion_matrix(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]), 3)
+    with pytest.raises(ValueError, match="num_classes must be a positive integer"):
+        train.confusion_matrix(torch.tensor([0]), torch.tensor([0]), 2.5)

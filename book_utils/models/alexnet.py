@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._checks import check_float_batch
+
 __all__ = ["AlexNet", "MIN_INPUT_SIZE"]
 
 #: smallest square input for which every layer still has a positive output size
@@ -66,6 +68,7 @@ class AlexNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)`` float with ``H, W >= 67`` (227 intended) -> logits ``(B, num_classes)``."""
+        check_float_batch(x, self, "AlexNet")
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"AlexNet expects a batch of RGB images (B, 3, H, W), got {tuple(x.shape)}")
         if min(x.shape[-2:]) < MIN_INPUT_SIZE:

@@ -12,6 +12,8 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
+from ._checks import check_float_batch
+
 __all__ = ["LeNet5"]
 
 _ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
@@ -75,6 +77,7 @@ class LeNet5(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 1, input_size, input_size)`` float -> logits ``(B, num_classes)``."""
+        check_float_batch(x, self, "LeNet5")
         if x.dim() != 4 or x.shape[1] != 1 or tuple(x.shape[-2:]) != (self.input_size,) * 2:
             raise ValueError(f"LeNet5(input_size={self.input_size}) expects a batch of shape "
                              f"(B, 1, {self.input_size}, {self.input_size}), got {tuple(x.shape)}")

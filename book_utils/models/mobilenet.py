@@ -15,6 +15,8 @@ from typing import List, Sequence, Tuple
 import torch
 from torch import nn
 
+from ._checks import check_float_batch
+
 __all__ = ["DepthwiseSeparableConv2d", "MobileNetV1", "MOBILENET_V1_BLOCKS", "separable_cost", "standard_conv_cost"]
 
 #: (output channels, stride) of the 13 depthwise separable blocks of Table 1 of the paper. The
@@ -82,6 +84,7 @@ class DepthwiseSeparableConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, in_channels, H, W)`` -> ``(B, out_channels, H', W')``."""
+        check_float_batch(x, self, "DepthwiseSeparableConv2d")
         if x.dim() != 4 or x.shape[1] != self.depthwise.in_channels:
             raise ValueError(f"DepthwiseSeparableConv2d expects (B, {self.depthwise.in_channels}, H, W), "
                              f"got {tuple(x.shape)}")
@@ -135,6 +138,7 @@ class MobileNetV1(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, in_channels, H, W)`` float (224x224 intended) -> logits ``(B, num_classes)``."""
+        check_float_batch(x, self, "MobileNetV1")
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"MobileNetV1 expects (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
         x = self.avgpool(self.features(self.stem(x)))

@@ -12,6 +12,8 @@ from typing import List, Sequence, Type
 import torch
 from torch import nn
 
+from ._checks import check_float_batch
+
 __all__ = ["BasicBlock", "ResNet", "resnet18"]
 
 
@@ -99,6 +101,7 @@ class ResNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, in_channels, H, W)`` float -> logits ``(B, num_classes)``."""
+        check_float_batch(x, self, "ResNet")
         if x.dim() != 4 or x.shape[1] != self.stem[0].in_channels:
             raise ValueError(f"ResNet expects (B, {self.stem[0].in_channels}, H, W), got {tuple(x.shape)}")
         x = self.stem(x)

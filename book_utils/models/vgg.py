@@ -16,6 +16,8 @@ from typing import Dict, List, Sequence, Tuple
 import torch
 from torch import nn
 
+from ._checks import check_float_batch
+
 __all__ = ["VGG", "VGG_CONFIGS", "vgg_block", "vgg11", "vgg16"]
 
 #: (number of 3x3 convolutions, output channels) of each block, from Table 1 of the paper.
@@ -111,6 +113,7 @@ class VGG(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, in_channels, H, W)`` float, ``H, W >= min_input_size`` (224 intended) -> ``(B, num_classes)``."""
+        check_float_batch(x, self, "VGG")
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"VGG expects (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
         if min(x.shape[-2:]) < self.min_input_size:

@@ -16,6 +16,8 @@ from typing import List, Sequence, Tuple, Union
 import torch
 from torch import nn
 
+from ._checks import check_float_batch
+
 __all__ = ["YOLOv1", "YOLO_V1_BACKBONE"]
 
 # A stage is a list of layers: (kernel, out_channels, stride) for a convolution, "M" for a 2x2 max pool.
@@ -92,6 +94,7 @@ class YOLOv1(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, in_channels, 64 S, 64 S)`` float -> ``(B, S, S, num_boxes * 5 + num_classes)``."""
+        check_float_batch(x, self, "YOLOv1")
         side = self.input_size
         if x.dim() != 4 or x.shape[1] != self.in_channels or tuple(x.shape[-2:]) != (side, side):
             raise ValueError(f"YOLOv1(grid_size={self.grid_size}) expects (B, {self.in_channels}, {side}, {side}) "
