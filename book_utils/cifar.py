@@ -112,8 +112,11 @@ class Recipe:
         return self.lr * batch_size / self.reference_batch
 
     def summary(self) -> Dict[str, Any]:
-        """The settings as a plain dict (for tables and results files)."""
-        return asdict(self)
+        """The settings as a plain dict (for tables and results files); ``lrn`` only for AlexNet."""
+        settings = asdict(self)
+        if self.model != "alexnet":
+            settings.pop("lrn")
+        return settings
 
     def train_transform(self, channels_last: bool = False) -> "BatchTransform":
         """The batch transform used for training (augmentation switched on)."""

@@ -120,6 +120,7 @@ class PageReport:
     exercise_dropdowns: int = 0
     dropdowns_opened: int = 0
     glue_values: list[str] = field(default_factory=list)
+    raw_roles: list[str] = field(default_factory=list)
     body_text_chars: int = 0
 
 
@@ -149,14 +150,25 @@ _SNAPSHOT_JS = r"""
   const skip = 'pre, code, script, style, textarea, mjx-container, .highlight, .math';
   const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
   const raw = [];
+  const roles = [];
   const texRe = /\$[^$\s][^$]*\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\\frac\{|\\sum_|\\mathrm\{/;
+  // a MyST role or directive that was not parsed shows up as literal text such as {glue:text}
+  const roleRe = /\{(glue|cite|ref|doc|numref|eq|math)(:[a-z]+)?\}/;
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const p = n.parentElement;
     if (!p || p.closest(skip)) continue;
     const t = n.textContent;
     if (texRe.test(t)) raw.push(t.trim().slice(0, 120));
+    if (roleRe.test(t)) roles.push(t.trim().slice(0, 120));
   }
+  // ...or, when a role got wrapped in extra backticks, as inline code followed by stray backticks
+  article.querySelectorAll('p code, li code, td code').forEach(c => {
+    const t = textOf(c);
+    const after = (c.nextSibling && c.nextSibling.textContent) || '';
+    if (roleRe.test(t) && /^\{[a-z:]+\}$/.test(t)) roles.push(t + after.slice(0, 40));
+  });
   out.raw_tex = raw;
+  out.raw_roles = roles;
 
   // Tracebacks and warnings shown to the reader.
   const tb = [];

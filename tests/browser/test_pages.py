@@ -161,6 +161,7 @@ def test_prose_numbers_are_glued(inspector, docname):
     assert report.glue_values, f"{docname}: no number in the prose comes from code (myst-nb glue)"
     empty = [v for v in report.glue_values if not v.strip()]
     assert not empty, f"{docname}: glue placeholders that show nothing"
+    assert not report.raw_roles, f"{docname}: MyST roles shown as literal text: {report.raw_roles}"
 
 
 def test_screenshots_saved(inspector, site):
