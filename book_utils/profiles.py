@@ -119,11 +119,13 @@ def chapter_config(chapter: str, profile: Optional[str] = None, **overrides: Any
     Args:
         chapter: one of the keys of the profile table (``"lenet"``, ``"alexnet"``, ``"resnet"``).
         profile: ``"quick"`` or ``"full"``; default: :func:`active_profile`.
-        **overrides: fields of :class:`RunConfig` to replace (e.g. ``epochs=2``), for experiments.
+        **overrides: fields of :class:`RunConfig` to replace (e.g. ``epochs=2``), for experiments;
+            ``extra={...}`` updates the chapter settings key by key.
 
     Raises:
         KeyError: for an unknown chapter (the message lists the known ones).
-        ValueError: for an unknown profile.
+        ValueError: for an unknown profile, an unknown field, or a size that is not a
+            positive integer.
     """
     if chapter not in _CONFIGS:
         raise KeyError(f"unknown chapter {chapter!r}; known chapters: {sorted(_CONFIGS)}")
@@ -133,7 +135,24 @@ def chapter_config(chapter: str, profile: Optional[str] = None, **overrides: Any
     settings = dict(_CONFIGS[chapter][profile])
     settings["extra"] = dict(settings.get("extra", {}))
     config = RunConfig(chapter=chapter, profile=profile, **settings)
-    return replace(config, **overrides) if overrides else config
+    if not overrides:
+        return config
+    fields = {"epochs", "batch_size", "train_subset", "test_subset", "extra"}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(f"cannot override {unknown}; RunConfig fields are {sorted(fields)} "
+                         f"(chapter settings such as lr go in extra={{...}})")
+    for name in ("epochs", "batch_size", "train_subset", "test_subset"):
+        if name in overrides:
+            value = overrides[name]
+            optional = name.endswith("subset")
+            if not (optional and value is None) and (isinstance(value, bool) or not isinstance(value, int)
+                                                     or value < (0 if name == "epochs" else 1)):
+                kind = "an integer >= 0" if name == "epochs" else "a positive integer"
+                raise ValueError(f"{name} must be {kind}{' or None' if optional else ''}, got {value!r}")
+    if "extra" in overrides:
+        overrides = dict(overrides, extra={**config.extra, **dict(overrides["extra"])})
+    return replace(config, **overrides)
 
 
 def known_chapters() -> tuple:

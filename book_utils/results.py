@@ -42,10 +42,12 @@ def results_path(chapter: str, folder: Optional[PathLike] = None) -> Path:
     """``<folder>/<chapter>_full.json``; ``folder`` defaults to :data:`RESULTS_DIR`.
 
     Raises:
-        ValueError: if ``chapter`` is empty or not a plain name.
+        ValueError: if ``chapter`` is not one of :func:`book_utils.profiles.known_chapters`.
     """
-    if not chapter or not chapter.replace("_", "").isalnum():
-        raise ValueError(f"chapter must be a plain name such as 'lenet', got {chapter!r}")
+    from .profiles import known_chapters
+    if chapter not in known_chapters():
+        raise ValueError(f"unknown chapter {chapter!r}; recorded results exist for the chapters "
+                         f"{list(known_chapters())}")
     return Path(folder if folder is not None else RESULTS_DIR) / f"{chapter}_full.json"
 
 
@@ -167,6 +169,8 @@ def recorded_status(recorded: Optional[Dict[str, Any]]) -> str:
     """One English line about a recorded run (how and where it ran), or :data:`NOT_RECORDED`."""
     if recorded is None:
         return NOT_RECORDED
+    if not isinstance(recorded, dict) or "environment" not in recorded:
+        raise ValueError("recorded_status() expects the dict returned by load_recorded() (or None)")
     env = recorded["environment"]
     return (f"Recorded full run: {recorded['config'].get('describe', '')}; on {env['device']}, "
             f"torch {env['torch']}, data {recorded['data']}, created {recorded.get('created', '?')}.")

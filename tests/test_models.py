@@ -286,3 +286,19 @@ def test_models_reject_raw_pixels_arrays_and_dtype_mismatch(build, shape):
         model(np.zeros(shape, dtype=np.float32))
     with pytest.raises(ValueError, match="float32 weights but got a torch.float64 input"):
         model(torch.zeros(shape, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("build", [lambda n: LeNet5(num_classes=n), lambda n: AlexNet(num_classes=n),
+                                   lambda n: resnet18(num_classes=n), lambda n: vgg11(num_classes=n),
+                                   lambda n: MobileNetV1(num_classes=n)])
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "10"])
+def test_models_reject_bad_num_classes(build, bad):
+    with pytest.raises(ValueError, match="num_classes must be a positive integer"):
+        build(bad)
+
+
+def test_resnet_and_alexnet_reject_bad_options():
+    with pytest.raises(ValueError, match="in_channels must be a positive integer"):
+        resnet18(in_channels=0)
+    with pytest.raises(ValueError, match="lrn must be True or False"):
+        AlexNet(lrn="yes")

@@ -44,8 +44,10 @@ def test_broken_files_raise(tmp_path):
     with pytest.raises(ValueError, match="lacks"):
         results.save_results(path, "lenet", profiles.chapter_config("lenet", "full"),
                              {"x": {"test_accuracy": 1.0}}, torch.device("cpu"), "MNIST")
-    with pytest.raises(ValueError, match="plain name"):
-        results.results_path("../etc")
+    with pytest.raises(ValueError, match="unknown chapter 'lenett'"):
+        results.load_recorded("lenett")
+    with pytest.raises(ValueError, match="expects the dict returned by load_recorded"):
+        results.recorded_status({})
 
 
 def test_record_requested_only_for_full_runs(monkeypatch):

@@ -126,6 +126,14 @@ def test_profiles(monkeypatch):
     assert profiles.active_profile() == ("full" if torch.cuda.is_available() else "quick")
     with pytest.raises(KeyError, match="unknown chapter"):
         profiles.chapter_config("vgg99")
+    with pytest.raises(ValueError, match="epochs must be an integer >= 0, got -3"):
+        profiles.chapter_config("lenet", "quick", epochs=-3)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got '64'"):
+        profiles.chapter_config("lenet", "quick", batch_size="64")
+    with pytest.raises(ValueError, match="cannot override \\['lr'\\]"):
+        profiles.chapter_config("lenet", "quick", lr=0.1)
+    cfg = profiles.chapter_config("lenet", "quick", extra={"lr": 0.1}, train_subset=None)
+    assert cfg["lr"] == 0.1 and cfg["crop_padding"] == 2
 
 
 def test_fit_refuses_what_would_silently_train_nothing(tmp_path):

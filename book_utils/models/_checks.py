@@ -23,3 +23,10 @@ def check_float_batch(x, module: nn.Module, name: str) -> None:
     if weight is not None and weight.dtype != x.dtype:
         raise ValueError(f"{name} has {weight.dtype} weights but got a {x.dtype} input; convert one of "
                          f"them, e.g. x.to({weight.dtype}) or model.to({x.dtype})")
+
+
+def check_positive_int(name: str, value) -> int:
+    """Return ``value`` if it is an ``int`` >= 1 (``bool`` rejected), else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value

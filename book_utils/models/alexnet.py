@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import check_float_batch
+from ._checks import check_float_batch, check_positive_int
 
 __all__ = ["AlexNet", "MIN_INPUT_SIZE"]
 
@@ -41,6 +41,9 @@ class AlexNet(nn.Module):
 
     def __init__(self, num_classes: int = 10, lrn: bool = True, dropout: float = 0.5, groups: int = 1):
         super().__init__()
+        check_positive_int("num_classes", num_classes)
+        if not isinstance(lrn, bool):
+            raise ValueError(f"lrn must be True or False, got {lrn!r}")
         if groups not in (1, 2):
             raise ValueError(f"groups must be 1 (one device) or 2 (the paper's two-GPU split), got {groups}")
         if not 0.0 <= dropout < 1.0:

@@ -12,7 +12,7 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from ._checks import check_float_batch
+from ._checks import check_float_batch, check_positive_int
 
 __all__ = ["LeNet5"]
 
@@ -49,6 +49,7 @@ class LeNet5(nn.Module):
                  input_size: int = 28, conv: Optional[Callable[..., nn.Module]] = None,
                  pool: Optional[Callable[..., nn.Module]] = None):
         super().__init__()
+        check_positive_int("num_classes", num_classes)
         if activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
         if pooling not in _POOLS:

@@ -15,7 +15,7 @@ from typing import List, Sequence, Tuple
 import torch
 from torch import nn
 
-from ._checks import check_float_batch
+from ._checks import check_float_batch, check_positive_int
 
 __all__ = ["DepthwiseSeparableConv2d", "MobileNetV1", "MOBILENET_V1_BLOCKS", "separable_cost", "standard_conv_cost"]
 
@@ -119,6 +119,7 @@ class MobileNetV1(nn.Module):
     def __init__(self, num_classes: int = 1000, width_mult: float = 1.0, in_channels: int = 3,
                  blocks: Sequence[Tuple[int, int]] = MOBILENET_V1_BLOCKS, dropout: float = 0.0):
         super().__init__()
+        check_positive_int("num_classes", num_classes)
         if width_mult <= 0:
             raise ValueError(f"width_mult must be positive, got {width_mult}")
         self.in_channels = in_channels

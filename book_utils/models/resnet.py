@@ -12,7 +12,7 @@ from typing import List, Sequence, Type
 import torch
 from torch import nn
 
-from ._checks import check_float_batch
+from ._checks import check_float_batch, check_positive_int
 
 __all__ = ["BasicBlock", "ResNet", "resnet18"]
 
@@ -76,6 +76,8 @@ class ResNet(nn.Module):
     def __init__(self, block: Type[BasicBlock], layers: Sequence[int], num_classes: int = 10,
                  in_channels: int = 3, width: int = 64):
         super().__init__()
+        for name, value in (("num_classes", num_classes), ("in_channels", in_channels), ("width", width)):
+            check_positive_int(name, value)
         if len(layers) != 4 or any(n < 1 for n in layers):
             raise ValueError(f"layers must list four positive block counts, got {list(layers)}")
         self.in_planes = width

@@ -16,7 +16,7 @@ from typing import Dict, List, Sequence, Tuple
 import torch
 from torch import nn
 
-from ._checks import check_float_batch
+from ._checks import check_float_batch, check_positive_int
 
 __all__ = ["VGG", "VGG_CONFIGS", "vgg_block", "vgg11", "vgg16"]
 
@@ -81,6 +81,7 @@ class VGG(nn.Module):
     def __init__(self, config="vgg16", num_classes: int = 1000, in_channels: int = 3,
                  batch_norm: bool = False, dropout: float = 0.5, hidden: int = 4096, pool_size: int = 7):
         super().__init__()
+        check_positive_int("num_classes", num_classes)
         if isinstance(config, str):
             if config not in VGG_CONFIGS:
                 raise ValueError(f"unknown VGG configuration {config!r}; use one of {sorted(VGG_CONFIGS)} "
