@@ -23,28 +23,14 @@ TOC = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf8"))
 
 sys.path.insert(0, str(REPO / "_ext"))
 import cnn_book_html  # noqa: E402  (the book's Sphinx extension, imported for its helpers)
+sys.path.insert(0, str(REPO / "tests"))
+from browser.pages import toc_docnames  # noqa: E402  (one reader of _toc.yml for both suites)
 
 MAX_NOTEBOOK_BYTES = 1_500_000
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-def toc_files(toc: dict) -> list[str]:
-    names = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                names.append(entry["file"])
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return names
-
-
-DOCNAMES = toc_files(TOC)
+DOCNAMES = toc_docnames(TOC)
 CHAPTERS = [d for d in DOCNAMES if d.startswith("chapters/")]
 
 
