@@ -14,18 +14,10 @@ from __future__ import annotations
 import numbers
 from typing import Iterable, Sequence, Tuple, Union
 
-from .ops import output_size
+from .ops import check_int, output_size
 
 __all__ = ["conv2d_param_count", "linear_param_count", "receptive_field",
            "output_size_calculator"]
-
-
-def _positive(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def conv2d_param_count(in_channels: int, out_channels: int, kernel_size: Union[int, Tuple[int, int]],
@@ -40,14 +32,14 @@ def conv2d_param_count(in_channels: int, out_channels: int, kernel_size: Union[i
     Raises:
         TypeError, ValueError: a size that is not an integer >= 1.
     """
-    c_in = _positive("in_channels", in_channels)
-    c_out = _positive("out_channels", out_channels)
+    c_in = check_int("in_channels", in_channels, 1)
+    c_out = check_int("out_channels", out_channels, 1)
     if isinstance(kernel_size, (tuple, list)):
         if len(kernel_size) != 2:
             raise ValueError(f"kernel_size must be an int or a pair, got {kernel_size!r}")
-        fh, fw = (_positive("kernel_size", k) for k in kernel_size)
+        fh, fw = (check_int("kernel_size", k, 1) for k in kernel_size)
     else:
-        fh = fw = _positive("kernel_size", kernel_size)
+        fh = fw = check_int("kernel_size", kernel_size, 1)
     return (fh * fw * c_in + (1 if bias else 0)) * c_out
 
 
@@ -59,8 +51,8 @@ def linear_param_count(in_features: int, out_features: int, bias: bool = True) -
     Raises:
         TypeError, ValueError: a size that is not an integer >= 1.
     """
-    n_in = _positive("in_features", in_features)
-    n_out = _positive("out_features", out_features)
+    n_in = check_int("in_features", in_features, 1)
+    n_out = check_int("out_features", out_features, 1)
     return (n_in + (1 if bias else 0)) * n_out
 
 
@@ -84,7 +76,7 @@ def _window_layers(layers) -> Iterable[Tuple[int, int]]:
             continue              # containers (expanded by modules()), activations, ...
         if not isinstance(layer, (tuple, list)) or len(layer) != 2:
             raise TypeError(f"each layer must be an nn.Module or a (kernel, stride) pair, got {layer!r}")
-        yield _positive("kernel", layer[0]), _positive("stride", layer[1])
+        yield check_int("kernel", layer[0], 1), check_int("stride", layer[1], 1)
 
 
 def receptive_field(layers: Union[Sequence[Tuple[int, int]], "torch.nn.Module"]) -> Tuple[int, int]:
@@ -132,7 +124,7 @@ def output_size_calculator(d: int = 28, f: int = 5, p: int = 0, s: int = 1, max_
     import torch
 
     for name, v, lo in (("d", d, 1), ("f", f, 1), ("p", p, 0), ("s", s, 1), ("max_d", max_d, 1)):
-        _positive(name, v, lo)
+        check_int(name, v, lo)
     style = {"description_width": "150px"}
     layout = widgets.Layout(width="420px")
     d_w = widgets.IntSlider(value=d, min=1, max=max_d, description="input size d", style=style, layout=layout)

@@ -23,15 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .ops import output_size
+from .ops import check_int, output_size
 
 __all__ = ["Conv2dLoop", "Conv2dIm2col", "MaxPool2dLoop", "MaxPool2dWindows"]
-
-
-def _positive_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 def _check_input(x: torch.Tensor, channels: int, kernel_size: int, padding: int, what: str):
@@ -58,11 +52,11 @@ class _Conv2dBase(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
                  padding: int = 0, bias: bool = True):
         super().__init__()
-        self.in_channels = _positive_int("in_channels", in_channels)
-        self.out_channels = _positive_int("out_channels", out_channels)
-        self.kernel_size = _positive_int("kernel_size", kernel_size)
-        self.stride = _positive_int("stride", stride)
-        self.padding = _positive_int("padding", padding, minimum=0)
+        self.in_channels = check_int("in_channels", in_channels, 1)
+        self.out_channels = check_int("out_channels", out_channels, 1)
+        self.kernel_size = check_int("kernel_size", kernel_size, 1)
+        self.stride = check_int("stride", stride, 1)
+        self.padding = check_int("padding", padding, 0)
         # nn.Parameter: registered, so model.parameters() returns it and the optimizer trains it.
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
@@ -137,10 +131,10 @@ class Conv2dIm2col(_Conv2dBase):
 class _MaxPoolBase(nn.Module):
     def __init__(self, kernel_size: int, stride=None, padding: int = 0):
         super().__init__()
-        self.kernel_size = _positive_int("kernel_size", kernel_size)
+        self.kernel_size = check_int("kernel_size", kernel_size, 1)
         # the usual convention: without an explicit stride, windows do not overlap
-        self.stride = self.kernel_size if stride is None else _positive_int("stride", stride)
-        self.padding = _positive_int("padding", padding, minimum=0)
+        self.stride = self.kernel_size if stride is None else check_int("stride", stride, 1)
+        self.padding = check_int("padding", padding, 0)
         if 2 * self.padding > self.kernel_size:
             raise ValueError(f"padding={padding} must be at most half of kernel_size={kernel_size} "
                              f"(the same rule as F.max_pool2d), otherwise a window could hold only padding")

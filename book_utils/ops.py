@@ -32,7 +32,7 @@ IntOrPair = Union[int, Tuple[int, int]]
 
 # --------------------------------------------------------------------------- checks
 
-def _check_int(name: str, value, minimum: int) -> int:
+def check_int(name: str, value, minimum: int) -> int:
     """Return ``value`` as a Python int, or raise if it is not an integer >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
@@ -51,9 +51,9 @@ def as_pair(name: str, value: IntOrPair, minimum: int) -> Tuple[int, int]:
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{name} must be an int or a pair (rows, cols), got {value!r}")
-        return (_check_int(f"{name}[0]", value[0], minimum),
-                _check_int(f"{name}[1]", value[1], minimum))
-    v = _check_int(name, value, minimum)
+        return (check_int(f"{name}[0]", value[0], minimum),
+                check_int(f"{name}[1]", value[1], minimum))
+    v = check_int(name, value, minimum)
     return v, v
 
 
@@ -95,10 +95,10 @@ def output_size(d: int, f: int, p: int = 0, s: int = 1) -> int:
         ValueError: if ``d < 1``, ``f < 1``, ``p < 0``, ``s < 1``, or the kernel is larger
             than the padded input (``f > d + 2p``), in which case there is no valid position.
     """
-    d = _check_int("d (input size)", d, 1)
-    f = _check_int("f (kernel size)", f, 1)
-    p = _check_int("p (padding)", p, 0)
-    s = _check_int("s (stride)", s, 1)
+    d = check_int("d (input size)", d, 1)
+    f = check_int("f (kernel size)", f, 1)
+    p = check_int("p (padding)", p, 0)
+    s = check_int("s (stride)", s, 1)
     if f > d + 2 * p:
         raise ValueError(
             f"kernel size f={f} is larger than the padded input d+2p={d}+2*{p}={d + 2 * p}; "

@@ -106,14 +106,16 @@ def test_max_pool_has_no_parameters_and_default_stride(cls):
 
 @pytest.mark.parametrize("cls", CONVS)
 def test_conv_bad_input_errors(cls):
-    with pytest.raises(ValueError, match="kernel_size must be an integer >= 1"):
+    with pytest.raises(ValueError, match="kernel_size must be >= 1, got 0"):
         cls(1, 1, 0)
-    with pytest.raises(ValueError, match="stride must be an integer >= 1"):
+    with pytest.raises(ValueError, match="stride must be >= 1, got 0"):
         cls(1, 1, 3, stride=0)
-    with pytest.raises(ValueError, match="padding must be an integer >= 0"):
+    with pytest.raises(ValueError, match="padding must be >= 0, got -1"):
         cls(1, 1, 3, padding=-1)
     with pytest.raises(ValueError, match="in_channels"):
         cls(0, 1, 3)
+    with pytest.raises(TypeError, match="kernel_size must be an integer, got float 2.5"):
+        cls(1, 1, 2.5)
     conv = cls(3, 2, 5)
     with pytest.raises(ValueError, match="4-D batch"):
         conv(torch.zeros(3, 8, 8))

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..ops import check_int
+
 
 def check_float_batch(x, module: nn.Module, name: str) -> None:
     """Raise a clear error unless ``x`` is a floating-point tensor of the module's dtype.
@@ -26,7 +28,9 @@ def check_float_batch(x, module: nn.Module, name: str) -> None:
 
 
 def check_positive_int(name: str, value) -> int:
-    """Return ``value`` if it is an ``int`` >= 1 (``bool`` rejected), else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    """Return ``value`` as an ``int`` if it is an integer >= 1.
+
+    Raises:
+        TypeError: for a non-integer (``bool`` included); ValueError: for a value below 1.
+    """
+    return check_int(name, value, 1)
