@@ -9,25 +9,13 @@ Prints, for the current device (CPU unless CUDA is available):
 Usage: python benchmarks/bench_layers.py [--repeats N] [--threads T]
 """
 import argparse
-import statistics
-import time
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from book_utils import layers, train
+from book_utils.timing import time_ms
 from book_utils.models import LeNet5
-
-
-def median_ms(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def forward_backward(layer, x):
@@ -51,12 +39,12 @@ def main():
     print(f"{'layer':34s} {'loop':>10s} {'vectorised':>11s} {'torch':>10s}   (ms, forward+backward)")
     for cin, cout, k, pad, size in [(1, 6, 5, 2, 28), (6, 16, 5, 0, 14), (16, 120, 5, 0, 5)]:
         x = torch.randn(64, cin, size, size)
-        row = [median_ms(forward_backward(cls(cin, cout, k, padding=pad), x), args.repeats)
+        row = [time_ms(forward_backward(cls(cin, cout, k, padding=pad), x), args.repeats)
                for cls in (layers.Conv2dLoop, layers.Conv2dIm2col, nn.Conv2d)]
         print(f"conv {cin:>3d}->{cout:<3d} k={k} p={pad} on {size}x{size}".ljust(34)
               + "".join(f"{v:11.2f}" for v in row))
     x = torch.randn(64, 6, 28, 28)
-    row = [median_ms(forward_backward(layer, x), args.repeats)
+    row = [time_ms(forward_backward(layer, x), args.repeats)
            for layer in (layers.MaxPool2dLoop(2), layers.MaxPool2dWindows(2), nn.MaxPool2d(2))]
     print("max pool 2x2 on 6x28x28".ljust(34) + "".join(f"{v:11.2f}" for v in row))
 
@@ -74,9 +62,7 @@ def main():
             opt.zero_grad()
             loss.backward()
             opt.step()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-        ms = median_ms(step, args.repeats)
+        ms = time_ms(step, args.repeats, device=device)
         print(f"  {name:26s} {ms:8.2f} ms/step  = {64000 / ms:9.0f} images/s")
 
 

@@ -22,8 +22,9 @@ module             what it holds
 ``detection``      IoU, non-maximum suppression, YOLOv1 output decoding
 ``cifar``          CIFAR-10 recipes, batch augmentation, runs and their comparison
 ``plot``           training curves, image grids, confusion matrices
+``timing``         repeated wall-clock timing and a fixed torch thread count
 =================  ==========================================================================
 """
 __version__ = "0.1.0"
 __all__ = ["anim", "architecture", "backprop", "cifar", "data", "detection", "diagrams", "kernels",
-           "layers", "models", "ops", "plot", "profiles", "results", "summary", "train"]
+           "layers", "models", "ops", "plot", "profiles", "results", "summary", "timing", "train"]
