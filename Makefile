@@ -3,6 +3,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# A second environment with nothing but this package (its pyproject.toml dependencies) and
+# nbval: the notebooks are tested in it, as a reader's Colab or laptop kernel would run them.
+PKG_VENV ?= .venv-pkg
+PKG_BIN := $(PKG_VENV)/bin
 # Offline copy of the datasets (read-only is fine): used when CNN_BOOK_DATA is not set and a
 # ../shared/data folder sits beside the checkout, as on the project's own machines.
 ifeq ($(strip $(CNN_BOOK_DATA)),)
@@ -13,21 +17,24 @@ endif
 
 .PHONY: setup book test unit nbval bench clean browser browser-test
 
-setup:  ## create .venv and install everything the book needs
+setup:  ## create .venv (everything, for the build) and .venv-pkg (the package only, for nbval)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -r requirements.txt
+	$(PYTHON) -m venv $(PKG_VENV)
+	$(PKG_BIN)/python -m pip install . "nbval>=0.11"
 
 book:  ## strict build: executes every notebook; HTML in _build/html/index.html
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test:  ## unit tests and nbval on every chapter notebook, quick profile
-	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest -p no:cacheprovider tests --nbval-lax chapters
+test: unit nbval  ## unit tests, then nbval on every chapter notebook in the package-only kernel
 
 unit:  ## unit tests only
 	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest -p no:cacheprovider tests
 
-nbval:  ## nbval only; NB=chapters/06_lenet_mnist.ipynb for one notebook
-	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax $(or $(NB),chapters)
+nbval:  ## nbval in .venv-pkg (package only, no build tools); NB=chapters/06_lenet_mnist.ipynb for one
+	$(PKG_BIN)/python -m pip install -q --no-deps --force-reinstall .   # this checkout's book_utils
+	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(PKG_BIN)/python -m pytest -p no:cacheprovider \
+	  --nbval-lax --nbval-current-env $(or $(NB),chapters)
 
 browser:  ## install Debian's chromium for the browser tests (only if /usr/bin/chromium is missing)
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; else \
