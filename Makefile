@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 # nbval: the notebooks are tested in it, as a reader's Colab or laptop kernel would run them.
 PKG_VENV ?= .venv-pkg
 PKG_BIN := $(PKG_VENV)/bin
+# While editing, nbval imports this checkout's book_utils (set on PYTHONPATH) with the
+# dependencies installed in .venv-pkg; CI sets PKG_PYTHONPATH= so the installed copy is used.
+PKG_PYTHONPATH ?= $(CURDIR)
 # Offline copy of the datasets (read-only is fine): used when CNN_BOOK_DATA is not set and a
 # ../shared/data folder sits beside the checkout, as on the project's own machines.
 ifeq ($(strip $(CNN_BOOK_DATA)),)
@@ -32,9 +35,8 @@ unit:  ## unit tests only
 	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest -p no:cacheprovider tests
 
 nbval:  ## nbval in .venv-pkg (package only, no build tools); NB=chapters/06_lenet_mnist.ipynb for one
-	$(PKG_BIN)/python -m pip install -q --no-deps --force-reinstall .   # this checkout's book_utils
-	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(PKG_BIN)/python -m pytest -p no:cacheprovider \
-	  --nbval-lax --nbval-current-env $(or $(NB),chapters)
+	PYTHONPATH=$(PKG_PYTHONPATH) CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 \
+	  $(PKG_BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env $(or $(NB),chapters)
 
 browser:  ## install Debian's chromium for the browser tests (only if /usr/bin/chromium is missing)
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; else \
