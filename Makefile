@@ -10,6 +10,8 @@ PKG_BIN := $(PKG_VENV)/bin
 # While editing, nbval imports this checkout's book_utils (set on PYTHONPATH) with the
 # dependencies installed in .venv-pkg; CI sets PKG_PYTHONPATH= so the installed copy is used.
 PKG_PYTHONPATH ?= $(CURDIR)
+# The book build and nbval train from scratch (CNN_BOOK_FRESH=1) unless told otherwise, so the
+# pages show a real training run even where a checkpoint from an earlier run exists.
 # Offline copy of the datasets (read-only is fine): used when CNN_BOOK_DATA is not set and a
 # ../shared/data folder sits beside the checkout, as on the project's own machines.
 ifeq ($(strip $(CNN_BOOK_DATA)),)
@@ -27,7 +29,7 @@ setup:  ## create .venv (everything, for the build) and .venv-pkg (the package o
 	$(PKG_BIN)/python -m pip install . "nbval>=0.11"
 
 book:  ## strict build: executes every notebook; HTML in _build/html/index.html
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	CNN_BOOK_FRESH=$${CNN_BOOK_FRESH:-1} $(BIN)/jupyter-book build . -W -n --keep-going
 
 test: unit nbval  ## unit tests, then nbval on every chapter notebook in the package-only kernel
 
@@ -35,7 +37,7 @@ unit:  ## unit tests only
 	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest -p no:cacheprovider tests
 
 nbval:  ## nbval in .venv-pkg (package only, no build tools); NB=chapters/06_lenet_mnist.ipynb for one
-	PYTHONPATH=$(PKG_PYTHONPATH) CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 \
+	PYTHONPATH=$(PKG_PYTHONPATH) CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 CNN_BOOK_FRESH=$${CNN_BOOK_FRESH:-1} \
 	  $(PKG_BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env $(or $(NB),chapters)
 
 browser:  ## install Debian's chromium for the browser tests (only if /usr/bin/chromium is missing)
