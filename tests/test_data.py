@@ -33,6 +33,13 @@ def test_cifar10_archive_counts(real_data_root, isolated_cache):
     assert any((isolated_cache / "extracted").iterdir())
 
 
+@pytest.fixture
+def tiny_counts(monkeypatch):
+    """Let 2 images per class (and 3 MNIST images) pass the count checks, for tiny copies."""
+    monkeypatch.setattr(data, "CIFAR10_PER_CLASS", {"train": 2, "test": 2})
+    monkeypatch.setattr(data, "MNIST_SPLIT_SIZES", {"train": 3, "test": 3})
+
+
 def _write_tiny_cifar(folder, per_class=2, size=32):
     for k, name in enumerate(data.CIFAR10_CLASSES):
         d = folder / "train" / name
@@ -41,7 +48,7 @@ def _write_tiny_cifar(folder, per_class=2, size=32):
             Image.new("RGB", (size, size), (k * 20, i * 50, 7)).save(d / f"{i:04d}.png")
 
 
-def test_cifar10_class_folders_in_read_only_folder(tmp_path, isolated_cache):
+def test_cifar10_class_folders_in_read_only_folder(tmp_path, isolated_cache, tiny_counts):
     root = tmp_path / "ro"
     _write_tiny_cifar(root / "cifar10")
     before = sorted(p.relative_to(root) for p in root.rglob("*"))
@@ -60,7 +67,7 @@ def test_cifar10_class_folders_in_read_only_folder(tmp_path, isolated_cache):
     assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
 
 
-def test_cifar10_from_archive_and_corrupt_archive(tmp_path, isolated_cache):
+def test_cifar10_from_archive_and_corrupt_archive(tmp_path, isolated_cache, tiny_counts):
     src = tmp_path / "src"
     _write_tiny_cifar(src)
     mirror = tmp_path / "mirror" / "cifar10-jpg"
@@ -135,7 +142,7 @@ def test_stratified_indices_and_dataset():
     assert counts.max() - counts.min() <= 1
     assert torch.equal(idx, data.stratified_indices(labels, 25, seed=1))
     assert data.stratified_indices(labels, None) is None and data.stratified_indices(labels, 1000) is None
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="subset size"):
         data.stratified_indices(labels, 0)
     images = torch.randint(0, 256, (300, 1, 4, 4), dtype=torch.uint8)
     ds = data.TensorImageDataset(data.ImageTensors(images, labels, tuple("0123456789"), "test"), indices=idx)
