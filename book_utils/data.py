@@ -676,6 +676,8 @@ def _check_indices(indices, n: int) -> torch.Tensor:
     except (TypeError, ValueError, RuntimeError) as exc:
         raise TypeError(f"indices must be a sequence of integers, got {type(indices).__name__} "
                         f"({exc})") from None
+    if idx.numel() == 0:
+        idx = idx.to(torch.int64)   # an empty list becomes float32; it selects nothing
     if idx.dtype.is_floating_point or idx.dtype == torch.bool or idx.dim() != 1:
         raise TypeError(f"indices must be a 1-D sequence of integers, got {idx.dtype} of shape "
                         f"{tuple(idx.shape)}; use stratified_indices() or a list of ints")
