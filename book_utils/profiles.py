@@ -8,8 +8,14 @@ Two profiles exist:
 ``full``
     The source chapter's recipe (or better), meant for a GPU.
 
-The profile comes from the environment variable ``CNN_BOOK_PROFILE`` (``quick`` or ``full``).
-When it is unset, ``full`` is chosen if CUDA is available and ``quick`` otherwise.
+The default profile comes from the environment variable ``CNN_BOOK_PROFILE`` (``quick`` or
+``full``); when it is unset, ``full`` is chosen if CUDA is available and ``quick`` otherwise.
+A page lets its reader override that default in its first code cells::
+
+    PROFILE = profiles.active_profile()  # or "quick" / "full"
+    config = profiles.chapter_config("lenet", profile=PROFILE)
+
+(``profile=None`` means the same default as :func:`active_profile`.)
 """
 from __future__ import annotations
 
@@ -118,7 +124,8 @@ def chapter_config(chapter: str, profile: Optional[str] = None, **overrides: Any
 
     Args:
         chapter: one of the keys of the profile table (``"lenet"``, ``"alexnet"``, ``"resnet"``).
-        profile: ``"quick"`` or ``"full"``; default: :func:`active_profile`.
+        profile: ``"quick"`` or ``"full"``; ``None`` (default): :func:`active_profile`, i.e.
+            ``CNN_BOOK_PROFILE`` or the automatic choice. Pages pass their ``PROFILE`` variable.
         **overrides: fields of :class:`RunConfig` to replace (e.g. ``epochs=2``), for experiments;
             ``extra={...}`` updates the chapter settings key by key.
 

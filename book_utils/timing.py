@@ -3,7 +3,8 @@
 Timings on a shared machine are noisy: :func:`time_ms` repeats a call and reports the median
 (typical) or the minimum (least disturbed by other programs). :func:`torch_threads` runs a
 block with a fixed number of intra-op threads, since tiny layers run faster on one thread
-than with the synchronisation overhead of several.
+than with the synchronisation overhead of several. :func:`format_duration` writes a number of
+seconds the way the training time estimates print it.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Callable, Iterator, Optional
 
 import torch
 
-__all__ = ["time_ms", "torch_threads"]
+__all__ = ["format_duration", "time_ms", "torch_threads"]
 
 
 def time_ms(fn: Callable[[], object], repeats: int = 5, min_time: float = 0.0, stat: str = "median",
@@ -71,3 +72,25 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def format_duration(seconds: float) -> str:
+    """A duration for people: ``"42 s"``, ``"2 min 38 s"``, ``"1 h 05 min"``.
+
+    Args:
+        seconds: a finite number >= 0 (rounded to whole seconds).
+
+    Raises:
+        ValueError: for a negative, NaN or infinite value.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0 \
+            or seconds == float("inf"):
+        raise ValueError(f"seconds must be a finite number >= 0, got {seconds!r}")
+    total = int(round(seconds))
+    if total < 60:
+        return f"{total} s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

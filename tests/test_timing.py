@@ -37,3 +37,15 @@ def test_torch_threads_restores_the_setting():
     with pytest.raises(ValueError, match="positive integer"):
         with torch_threads(0):
             pass
+
+
+def test_format_duration():
+    from book_utils.timing import format_duration
+    assert format_duration(0) == "0 s"
+    assert format_duration(42.4) == "42 s"
+    assert format_duration(59.6) == "1 min 00 s"
+    assert format_duration(158) == "2 min 38 s"
+    assert format_duration(3900) == "1 h 05 min"
+    for bad in (-1, float("nan"), float("inf"), True, "3"):
+        with pytest.raises(ValueError, match="seconds must be"):
+            format_duration(bad)

@@ -122,8 +122,12 @@ def test_profiles(monkeypatch):
     monkeypatch.setenv("CNN_BOOK_PROFILE", "fast")
     with pytest.raises(ValueError, match="not a known profile"):
         profiles.active_profile()
+    monkeypatch.setenv("CNN_BOOK_PROFILE", "full")
+    assert profiles.chapter_config("lenet", profile=None).profile == "full"   # None: the env default
+    assert profiles.chapter_config("lenet", profile="quick").profile == "quick"
     monkeypatch.delenv("CNN_BOOK_PROFILE")
     assert profiles.active_profile() == ("full" if torch.cuda.is_available() else "quick")
+    assert profiles.chapter_config("lenet", profile=None).profile == profiles.active_profile()
     with pytest.raises(KeyError, match="unknown chapter"):
         profiles.chapter_config("vgg99")
     with pytest.raises(ValueError, match="epochs must be an integer >= 0, got -3"):
