@@ -67,7 +67,26 @@ def _as_float(a, name: str, ndim: Optional[int] = None) -> np.ndarray:
     if ndim is not None and arr.ndim != ndim:
         layout = {4: "(N, C, H, W)", 2: "(N, D)", 1: "(C_out,)"}.get(ndim, f"{ndim} dims")
         raise ValueError(f"{name} must have {ndim} dimensions {layout}, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); every axis needs at least one entry")
     return arr
+
+
+def _check_shape4(name: str, shape) -> Tuple[int, int, int, int]:
+    """``shape`` as four positive ints ``(N, C, H, W)``, or a clear error naming ``name``."""
+    from .ops import check_int
+
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or len(shape) != 4:
+        raise ValueError(f"{name} must be the 4 sizes (N, C, H, W) of the layer's input, e.g. "
+                         f"x.shape, got {shape!r}")
+    return tuple(check_int(f"{name}[{i}]", int(v) if hasattr(v, "__index__") else v, 1)
+                 for i, v in enumerate(shape))
+
+
+def _check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} has shape {a.shape} but {name_b} has shape {b.shape}; "
+                         f"they must match (pass the gradient of the output computed from {name_b})")
 
 
 def _check_window_fits(shape: Sequence[int], kernel: Tuple[int, int], padding: Tuple[int, int],
@@ -103,7 +122,9 @@ def dilate2d(g: np.ndarray, stride: IntPair) -> np.ndarray:
     stride-1 formulas apply. ``(..., H', W')`` -> ``(..., s(H'-1)+1, s(W'-1)+1)``.
     """
     sh, sw = as_pair("stride", stride, 1)
-    g = np.asarray(g)
+    g = _as_float(g, "g")
+    if g.ndim < 2:
+        raise ValueError(f"g must have at least 2 dimensions (..., H, W), got shape {g.shape}")
     h, w = g.shape[-2:]
     out = np.zeros(g.shape[:-2] + (sh * (h - 1) + 1, sw * (w - 1) + 1), dtype=g.dtype)
     out[..., ::sh, ::sw] = g
@@ -111,8 +132,15 @@ def dilate2d(g: np.ndarray, stride: IntPair) -> np.ndarray:
 
 
 def rot180(w: np.ndarray) -> np.ndarray:
-    """Rotate every kernel by 180 degrees: flip the last two axes (rows and columns)."""
-    return np.asarray(w)[..., ::-1, ::-1]
+    """Rotate every kernel by 180 degrees: flip the last two axes (rows and columns).
+
+    Raises:
+        ValueError: if ``w`` has fewer than 2 dimensions.
+    """
+    w = _as_float(w, "w")
+    if w.ndim < 2:
+        raise ValueError(f"w must have at least 2 dimensions (..., kH, kW), got shape {w.shape}")
+    return w[..., ::-1, ::-1]
 
 
 def correlate2d(x: np.ndarray, w: np.ndarray, stride: IntPair = 1) -> np.ndarray:
@@ -237,7 +265,7 @@ def conv2d_input_grad(dz: np.ndarray, w: np.ndarray, input_shape: Sequence[int],
     """
     dz = _as_float(dz, "dz", 4)
     w = _as_float(w, "w", 4)
-    n, c_in, h, wd = (int(v) for v in input_shape)
+    n, c_in, h, wd = _check_shape4("input_shape", input_shape)
     c_out, c_w, kh, kw = w.shape
     if c_w != c_in:
         raise ValueError(f"input has {c_in} channels but the kernels expect {c_w}")
@@ -268,6 +296,11 @@ def conv2d_backward(dz: np.ndarray, x: np.ndarray, w: np.ndarray, stride: IntPai
     x = _as_float(x, "x", 4)
     w = _as_float(w, "w", 4)
     dz = _as_float(dz, "dz", 4)
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} channels but the kernels w expect {w.shape[1]} "
+                         f"(w has shape {w.shape} = (C_out, C_in, kH, kW))")
+    if dz.shape[1] != w.shape[0]:
+        raise ValueError(f"dz has {dz.shape[1]} channels but there are {w.shape[0]} kernels in w")
     dx = conv2d_input_grad(dz, w, x.shape, stride, padding)
     dw = conv2d_weight_grad(dz, x, w.shape[2:], stride, padding)
     db = dz.sum(axis=(0, 2, 3))
@@ -382,25 +415,29 @@ def avg_pool2d_backward(dz: np.ndarray, x: np.ndarray, kernel_size: IntPair,
 # ----------------------------------------------------------------------------- activations, FC, loss
 
 def relu(z: np.ndarray) -> np.ndarray:
-    """``max(z, 0)`` elementwise."""
-    return np.maximum(z, 0)
+    """``max(z, 0)`` elementwise (float64)."""
+    return np.maximum(_as_float(z, "z"), 0)
 
 
 def relu_backward(da: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """``da * relu'(z)`` with ``relu'(0) = 0`` (PyTorch's choice)."""
-    return da * (np.asarray(z) > 0)
+    """``da * relu'(z)`` with ``relu'(0) = 0`` (PyTorch's choice); ``da`` and ``z`` of one shape."""
+    da, z = _as_float(da, "da"), _as_float(z, "z")
+    _check_same_shape(da, z, "da", "z")
+    return da * (z > 0)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """Logistic function ``1 / (1 + exp(-z))``, computed without overflow."""
-    z = np.asarray(z)
+    z = _as_float(z, "z")
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def sigmoid_backward(da: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """``da * sigma'(z)`` with ``sigma'(z) = sigma(z) (1 - sigma(z))``."""
+    """``da * sigma'(z)`` with ``sigma'(z) = sigma(z) (1 - sigma(z))``; ``da`` and ``z`` of one shape."""
+    da = _as_float(da, "da")
     s = sigmoid(z)
+    _check_same_shape(da, s, "da", "z")
     return da * s * (1 - s)
 
 
@@ -408,14 +445,26 @@ def linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Fully connected layer ``x @ w.T + b``: ``(N, D_in)``, ``(D_out, D_in)``, ``(D_out,)`` -> ``(N, D_out)``."""
     x = _as_float(x, "x", 2)
     w = _as_float(w, "w", 2)
+    b = _as_float(b, "b", 1)
     if x.shape[1] != w.shape[1]:
         raise ValueError(f"x has {x.shape[1]} features but w expects {w.shape[1]} "
                          f"(w has shape {w.shape} = (D_out, D_in))")
+    if b.shape[0] != w.shape[0]:
+        raise ValueError(f"b has {b.shape[0]} entries but w has {w.shape[0]} outputs "
+                         f"(w has shape {w.shape} = (D_out, D_in)); pass one bias per output")
     return x @ w.T + b
 
 
 def linear_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray):
-    """Gradients ``(dx, dw, db)`` of :func:`linear_forward` from ``dy`` of shape ``(N, D_out)``."""
+    """Gradients ``(dx, dw, db)`` of :func:`linear_forward` from ``dy`` of shape ``(N, D_out)``.
+
+    Raises:
+        ValueError: if ``dy``, ``x`` (``(N, D_in)``) and ``w`` (``(D_out, D_in)``) do not fit.
+    """
+    dy, x, w = _as_float(dy, "dy", 2), _as_float(x, "x", 2), _as_float(w, "w", 2)
+    if x.shape[1] != w.shape[1] or dy.shape != (x.shape[0], w.shape[0]):
+        raise ValueError(f"dy {dy.shape}, x {x.shape} and w {w.shape} do not fit: need dy (N, D_out), "
+                         f"x (N, D_in), w (D_out, D_in); dy must be the gradient of x @ w.T + b")
     return dy @ w, dy.T @ x, dy.sum(axis=0)
 
 
@@ -436,6 +485,8 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> Tuple[float
     labels = np.asarray(labels)
     if labels.shape != (logits.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels must be {logits.shape[0]} integers, got {labels.dtype} {labels.shape}")
+    if logits.shape[1] < 2:
+        raise ValueError(f"logits must have at least 2 classes (N, K >= 2), got shape {logits.shape}")
     if labels.min() < 0 or labels.max() >= logits.shape[1]:
         raise ValueError(f"labels must lie in [0, {logits.shape[1]}), got {labels.min()}..{labels.max()}")
     shifted = logits - logits.max(axis=1, keepdims=True)
@@ -455,7 +506,14 @@ def tiny_cnn_init(seed: int = 0, in_channels: int = 1) -> Dict[str, np.ndarray]:
     Architecture (for 12x12 inputs): conv1 ``in_channels->4``, 3x3, padding 1 -> ReLU ->
     average pool 2 -> conv2 ``4->6``, 3x3, stride 2, padding 1 -> ReLU -> max pool 3 -> flatten
     -> linear ``6->3``. Weights are uniform in ``+-1/sqrt(fan_in)`` (the bound PyTorch uses).
+
+    Raises:
+        TypeError, ValueError: if ``seed`` is not an integer >= 0 or ``in_channels`` not >= 1.
     """
+    from .ops import check_int
+
+    check_int("seed", seed, 0)
+    check_int("in_channels", in_channels, 1)
     rng = np.random.default_rng(seed)
 
     def uniform(shape, fan_in):
@@ -484,7 +542,7 @@ def tiny_cnn_loss_and_grads(params: Dict[str, np.ndarray], x: np.ndarray,
     Returns:
         ``(loss, grads)``: mean cross-entropy and a dict with the same keys as ``params``.
     """
-    p = params
+    p = _check_tiny_inputs(params, x, labels)
     # forward, keeping every intermediate the backward pass needs
     z1 = conv2d_forward(x, p["conv1.weight"], p["conv1.bias"], stride=1, padding=1)
     a1 = relu(z1)
@@ -509,9 +567,41 @@ def tiny_cnn_loss_and_grads(params: Dict[str, np.ndarray], x: np.ndarray,
     return loss, grads
 
 
+def _check_params(params, where: str) -> None:
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be the dict from tiny_cnn_init(), got {type(params).__name__}")
+    missing = [k for k in _TINY_SHAPES if k not in params]
+    if missing:
+        raise ValueError(f"params lacks {missing} ({where} needs the dict from tiny_cnn_init())")
+    c_in = np.shape(params["conv1.weight"])[1] if np.ndim(params["conv1.weight"]) == 4 else None
+    for k, shape in _TINY_SHAPES.items():
+        want = tuple(c_in if d == "C" else d for d in shape)
+        if np.shape(params[k]) != want:
+            raise ValueError(f"params[{k!r}] has shape {np.shape(params[k])}, expected {want}")
+
+
+_TINY_SHAPES = {"conv1.weight": (4, "C", 3, 3), "conv1.bias": (4,), "conv2.weight": (6, 4, 3, 3),
+                "conv2.bias": (6,), "fc.weight": (3, 6), "fc.bias": (3,)}
+
+
+def _check_tiny_inputs(params, x, labels) -> Dict[str, np.ndarray]:
+    _check_params(params, "tiny_cnn_loss_and_grads")
+    shape = np.shape(x)
+    c_in = np.shape(params["conv1.weight"])[1]
+    if len(shape) != 4 or shape[1] != c_in or shape[2:] != (12, 12):
+        raise ValueError(f"x must be images (N, {c_in}, 12, 12) for the tiny CNN, got shape {shape}")
+    return params
+
+
 def tiny_cnn_torch(params: Dict[str, np.ndarray]) -> torch.nn.Sequential:
-    """The same tiny CNN as a float64 ``nn.Sequential`` whose parameters are copies of ``params``."""
+    """The same tiny CNN as a float64 ``nn.Sequential`` whose parameters are copies of ``params``.
+
+    Raises:
+        TypeError, ValueError: if ``params`` is not a dict from :func:`tiny_cnn_init`.
+    """
     from torch import nn
+
+    _check_params(params, "tiny_cnn_torch")
     c_in = params["conv1.weight"].shape[1]
     model = nn.Sequential()
     model.add_module("conv1", nn.Conv2d(c_in, 4, 3, padding=1))
@@ -531,7 +621,30 @@ def tiny_cnn_torch(params: Dict[str, np.ndarray]) -> torch.nn.Sequential:
 
 def sgd_step(params: Dict[str, np.ndarray], grads: Dict[str, np.ndarray],
              lr: float) -> Dict[str, np.ndarray]:
-    """Plain gradient descent: a new dict with ``params[k] - lr * grads[k]``."""
+    """Plain gradient descent: a new dict with ``params[k] - lr * grads[k]``.
+
+    Raises:
+        TypeError: ``lr`` is not a number, or ``params``/``grads`` are not dicts.
+        ValueError: ``lr`` is negative or not finite, a key of ``params`` has no gradient, or a
+            gradient's shape differs from its parameter's (NumPy would broadcast it silently).
+    """
+    import math
+    import numbers
+
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
+        raise TypeError(f"lr must be a number, got {type(lr).__name__} {lr!r}")
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr}")
+    if not isinstance(params, dict) or not isinstance(grads, dict):
+        raise TypeError("params and grads must be dicts of arrays (as from tiny_cnn_init and "
+                        "tiny_cnn_loss_and_grads)")
+    for k in params:
+        if k not in grads:
+            raise ValueError(f"grads has no entry for parameter {k!r}; pass the grads returned "
+                             f"for these params")
+        if np.shape(grads[k]) != np.shape(params[k]):
+            raise ValueError(f"grads[{k!r}] has shape {np.shape(grads[k])} but params[{k!r}] has "
+                             f"shape {np.shape(params[k])}")
     return {k: params[k] - lr * grads[k] for k in params}
 
 
@@ -550,6 +663,16 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
+def _check_tensors(what: str, **tensors) -> None:
+    for name, t in tensors.items():
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{what}.apply needs torch tensors; {name} is a {type(t).__name__} "
+                            f"(use torch.as_tensor({name}, dtype=torch.float64))")
+        if not t.is_floating_point():
+            raise TypeError(f"{what}.apply needs floating-point tensors; {name} has dtype {t.dtype} "
+                            f"(use {name}.double() for gradcheck)")
+
+
 class Conv2dNumpyFunction(torch.autograd.Function):
     """``conv2d`` whose forward and backward are this module's NumPy code.
 
@@ -562,6 +685,7 @@ class Conv2dNumpyFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, w, b, stride=1, padding=0, rotate=True):
+        _check_tensors("Conv2dNumpyFunction", x=x, w=w, b=b)
         ctx.save_for_backward(x, w)
         ctx.conf = (stride, padding, rotate)
         z = conv2d_forward(_np(x), _np(w), _np(b), stride, padding)
@@ -584,6 +708,7 @@ class MaxPool2dNumpyFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride=None):
+        _check_tensors("MaxPool2dNumpyFunction", x=x)
         ctx.save_for_backward(x)
         ctx.conf = (kernel_size, stride)
         return torch.from_numpy(max_pool2d_forward(_np(x), kernel_size, stride)).to(x.device)
@@ -600,6 +725,7 @@ class AvgPool2dNumpyFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride=None):
+        _check_tensors("AvgPool2dNumpyFunction", x=x)
         ctx.save_for_backward(x)
         ctx.conf = (kernel_size, stride)
         return torch.from_numpy(np.ascontiguousarray(

@@ -162,11 +162,26 @@ def to_latex(weights, digits: int = 4) -> str:
     written as fractions (``\\frac{1}{16}``), others rounded to ``digits`` decimals.
 
     Raises:
-        ValueError: if ``weights`` is not two-dimensional.
+        TypeError: if ``weights`` is not numeric or ``digits`` is not an integer.
+        ValueError: if ``weights`` is not two-dimensional, is empty or holds NaN/inf, or
+            ``digits`` is negative.
     """
-    arr = np.asarray(weights, dtype=np.float64)
+    from .ops import check_int
+
+    digits = check_int("digits", digits, 0)
+    if type(weights).__module__.startswith("torch") and hasattr(weights, "detach"):
+        weights = weights.detach().cpu().numpy()
+    try:
+        arr = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"weights must be a 2D array of numbers; could not convert it ({exc})") from None
     if arr.ndim != 2:
-        raise ValueError(f"expected a 2D kernel, got shape {arr.shape}")
+        raise ValueError(f"expected a 2D kernel for weights, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"weights is empty (shape {arr.shape}); pass a kernel with entries")
+    if not np.isfinite(arr).all():
+        raise ValueError("weights contains NaN or infinite entries, which have no LaTeX form; "
+                         "check how the kernel was computed")
 
     def cell(v: float) -> str:
         if abs(v - round(v)) < 1e-12:

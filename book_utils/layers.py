@@ -30,20 +30,22 @@ __all__ = ["Conv2dLoop", "Conv2dIm2col", "MaxPool2dLoop", "MaxPool2dWindows"]
 
 def _check_input(x: torch.Tensor, channels: int, kernel_size: int, padding: int, what: str):
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} expects a torch.Tensor, got {type(x).__name__}")
+        raise TypeError(f"{what} expects a torch.Tensor x, got {type(x).__name__}; convert with "
+                        f"torch.as_tensor(x, dtype=torch.float32)")
     if not x.is_floating_point():
-        raise ValueError(f"{what} expects a floating-point batch, got dtype {x.dtype}; convert raw "
+        raise ValueError(f"{what} expects a floating-point batch, got dtype {x.dtype} for x; convert raw "
                          f"pixels with x.float() / 255")
     if x.dim() != 4:
-        raise ValueError(f"{what} expects a 4-D batch (B, C, H, W), got shape {tuple(x.shape)}; "
+        raise ValueError(f"{what} expects a 4-D batch (B, C, H, W), got x of shape {tuple(x.shape)}; "
                          f"add a batch dimension with x.unsqueeze(0) for a single image")
     if channels is not None and x.shape[1] != channels:
         raise ValueError(f"{what} was built for {channels} input channels, got {x.shape[1]} "
-                         f"(input shape {tuple(x.shape)})")
+                         f"(x has shape {tuple(x.shape)}); check in_channels or the input")
     h, w = x.shape[-2:]
     if kernel_size > min(h, w) + 2 * padding:
         raise ValueError(f"{what}: kernel_size={kernel_size} is larger than the padded input "
-                         f"{h + 2 * padding}x{w + 2 * padding} (input {h}x{w}, padding={padding})")
+                         f"{h + 2 * padding}x{w + 2 * padding} (x is {h}x{w}, padding={padding}); "
+                         f"use a larger input, more padding or a smaller kernel")
 
 
 class _Conv2dBase(nn.Module):
@@ -57,6 +59,8 @@ class _Conv2dBase(nn.Module):
         self.kernel_size = check_int("kernel_size", kernel_size, 1)
         self.stride = check_int("stride", stride, 1)
         self.padding = check_int("padding", padding, 0)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be True or False (whether to learn a bias), got {bias!r}")
         # nn.Parameter: registered, so model.parameters() returns it and the optimizer trains it.
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
@@ -79,6 +83,10 @@ class _Conv2dBase(nn.Module):
         if x.dtype != self.weight.dtype:
             raise ValueError(f"{type(self).__name__} has {self.weight.dtype} weights but got a {x.dtype} "
                              f"input; use x.to({self.weight.dtype}) or layer.to({x.dtype})")
+        if x.device != self.weight.device:
+            raise ValueError(f"{type(self).__name__} has its weights on {self.weight.device} but the "
+                             f"input x is on {x.device}; move one of them, e.g. "
+                             f"x.to('{self.weight.device}') or layer.to('{x.device}')")
         h, w = x.shape[-2:]
         return (output_size(h, self.kernel_size, self.padding, self.stride),
                 output_size(w, self.kernel_size, self.padding, self.stride))

@@ -57,12 +57,23 @@ def as_pair(name: str, value: IntOrPair, minimum: int) -> Tuple[int, int]:
     return v, v
 
 
-def _as_array(name: str, value, ndims: Sequence[int]) -> np.ndarray:
-    """Convert to a float64 array and check its rank is one of ``ndims``."""
+def _to_numpy(name: str, value) -> np.ndarray:
+    """``value`` as a float64 array; torch tensors (any device, with or without grad) are copied."""
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be numeric array-like, got the string {value!r}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be numeric array-like; could not convert it ({exc})") from None
+        raise TypeError(f"{name} must be numeric array-like (a list, NumPy array or tensor of "
+                        f"numbers); could not convert it ({exc})") from None
+    return arr
+
+
+def _as_array(name: str, value, ndims: Sequence[int]) -> np.ndarray:
+    """Convert to a float64 array and check its rank is one of ``ndims`` and it is not empty."""
+    arr = _to_numpy(name, value)
     if arr.ndim not in ndims:
         wanted = " or ".join(str(n) for n in ndims)
         raise ValueError(f"{name} must have {wanted} dimensions, got shape {arr.shape}")
@@ -117,9 +128,16 @@ def pad(x, padding: IntOrPair, value: float = 0.0) -> np.ndarray:
 
     Returns:
         A new ``float64`` array.
+
+    Raises:
+        TypeError: ``x`` is not numeric, ``padding`` is not an int or pair of ints, or
+            ``value`` is not a number.
+        ValueError: ``x`` is a scalar, negative padding, or two paddings for a 1D signal.
     """
-    arr = np.asarray(x, dtype=np.float64)
+    arr = _to_numpy("x", x)
     ph, pw = as_pair("padding", padding, 0)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"value (the fill value) must be a number, got {type(value).__name__}")
     if arr.ndim == 1:
         if ph != pw:
             raise ValueError(f"a 1D signal takes a single padding, got {padding!r}")
@@ -156,6 +174,9 @@ def conv1d(x, w, stride: int = 1, padding: int = 0, bias: float = 0.0) -> np.nda
     """
     x = _as_array("x (signal)", x, (1,))
     w = _as_array("w (kernel)", w, (1,))
+    if isinstance(bias, bool) or not isinstance(bias, numbers.Real):
+        raise TypeError(f"bias must be a single number for a 1D convolution, got "
+                        f"{type(bias).__name__} {bias!r}")
     n_out = output_size(x.shape[0], w.shape[0], padding, stride)   # validates everything
     xp = np.pad(x, padding)                                          # pad once ...
     f = w.shape[0]
@@ -235,7 +256,11 @@ def conv2d(x, w, stride: IntOrPair = 1, padding: IntOrPair = 0, bias=None) -> np
     if bias is None:
         b = np.zeros(n_kernels)
     else:
-        b = np.asarray(bias, dtype=np.float64).reshape(-1)
+        b = _to_numpy("bias", bias)
+        if b.ndim > 1:
+            raise ValueError(f"bias must be a number or a 1-D array of {n_kernels} values, got "
+                             f"shape {b.shape}")
+        b = b.reshape(-1)
         if b.shape[0] != n_kernels:
             raise ValueError(f"bias must hold one value per kernel ({n_kernels}), got shape "
                              f"{np.shape(bias)}")
