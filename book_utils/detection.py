@@ -20,9 +20,13 @@ before decoding.) The class-specific score of a box is ``confidence * Pr(class |
 """
 from __future__ import annotations
 
+import math
+import numbers
 from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
+
+from .ops import check_int
 
 __all__ = ["Detections", "box_area", "box_iou", "nms", "batched_nms", "box_cxcywh_to_xyxy",
            "decode_yolo_v1", "encode_yolo_v1", "simulate_yolo_v1_output", "draw_boxes"]
@@ -53,6 +57,43 @@ def _check_boxes(boxes, name: str = "boxes") -> torch.Tensor:
     return boxes
 
 
+def _same_device(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
+    if a.device != b.device:
+        raise ValueError(f"{name_a} is on {a.device} but {name_b} is on {b.device}; move both to "
+                         f"one device, e.g. {name_b}.to({name_a}.device)")
+
+
+def _check_labels(labels, n: int, name: str = "labels") -> torch.Tensor:
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape ({n},) with integer classes, got "
+                        f"{type(labels).__name__}; use torch.as_tensor({name})")
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool or labels.is_complex():
+        raise TypeError(f"{name} must hold integer class indices, got dtype {labels.dtype}; "
+                        f"use {name}.long()")
+    if labels.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), one class per box, got {tuple(labels.shape)}")
+    return labels
+
+
+def _check_threshold(name: str, value, low: Optional[float] = 0.0, high: Optional[float] = 1.0) -> float:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if math.isnan(value) or (low is not None and value < low) or (high is not None and value > high):
+        span = f"[{low}, {high}]" if low is not None and high is not None else "a finite number"
+        raise ValueError(f"{name} must be in {span}, got {value}")
+    return value
+
+
+def _check_image_size(image_size) -> Tuple[int, int]:
+    if isinstance(image_size, (str, bytes)) or not hasattr(image_size, "__len__") or len(image_size) != 2:
+        raise ValueError(f"image_size must be a pair (H, W) of pixel sizes, got {image_size!r}")
+    return (check_int("image_size[0] (height)", image_size[0], 1),
+            check_int("image_size[1] (width)", image_size[1], 1))
+
+
 def box_area(boxes: torch.Tensor) -> torch.Tensor:
     """Areas ``(x2 - x1) * (y2 - y1)`` of ``(N, 4)`` xyxy boxes -> ``(N,)`` (zero for degenerate boxes)."""
     boxes = _check_boxes(boxes)
@@ -71,6 +112,7 @@ def box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
             ``x2 < x1`` or ``y2 < y1``.
     """
     boxes1, boxes2 = _check_boxes(boxes1, "boxes1"), _check_boxes(boxes2, "boxes2")
+    _same_device(boxes1, boxes2, "boxes1", "boxes2")
     area1, area2 = box_area(boxes1), box_area(boxes2)
     top_left = torch.maximum(boxes1[:, None, :2], boxes2[None, :, :2])       # (N, M, 2)
     bottom_right = torch.minimum(boxes1[:, None, 2:], boxes2[None, :, 2:])   # (N, M, 2)
@@ -85,8 +127,11 @@ def _check_scores(scores, n: int) -> torch.Tensor:
         raise TypeError(f"scores must be a torch.Tensor of shape (N,), got {type(scores).__name__}")
     if scores.dim() != 1 or scores.shape[0] != n:
         raise ValueError(f"scores must have shape ({n},) to match the boxes, got {tuple(scores.shape)}")
-    if scores.numel() and torch.isnan(scores).any():
-        raise ValueError("scores contain NaN")
+    if scores.dtype == torch.bool or scores.is_complex():
+        raise TypeError(f"scores must be real numbers, got dtype {scores.dtype}; use scores.float()")
+    if scores.numel() and scores.is_floating_point() and torch.isnan(scores).any():
+        raise ValueError("scores contain NaN; a NaN score cannot be ranked (check the network "
+                         "output or the score computation)")
     return scores
 
 
@@ -110,18 +155,18 @@ def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torc
     """
     boxes = _check_boxes(boxes)
     scores = _check_scores(scores, boxes.shape[0])
-    if not 0.0 <= float(iou_threshold) <= 1.0:
-        raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold}")
+    _same_device(boxes, scores, "boxes", "scores")
+    iou_threshold = _check_threshold("iou_threshold", iou_threshold)
     order = torch.sort(scores, descending=True, stable=True).indices
     overlaps = box_iou(boxes, boxes)
-    removed = torch.zeros(boxes.shape[0], dtype=torch.bool)
+    removed = torch.zeros(boxes.shape[0], dtype=torch.bool, device=boxes.device)
     keep = []
     for i in order.tolist():
         if removed[i]:
             continue
         keep.append(i)
         removed |= overlaps[i] > iou_threshold
-    return torch.tensor(keep, dtype=torch.int64)
+    return torch.tensor(keep, dtype=torch.int64, device=boxes.device)
 
 
 def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, iou_threshold: float) -> torch.Tensor:
@@ -134,11 +179,16 @@ def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor,
     Returns:
         ``int64`` indices of the kept boxes, ordered by decreasing score (like
         ``torchvision.ops.batched_nms``).
+
+    Raises:
+        TypeError, ValueError: as :func:`nms`, and for labels that are not an integer tensor of
+            shape ``(N,)`` on the boxes' device.
     """
     boxes = _check_boxes(boxes)
     scores = _check_scores(scores, boxes.shape[0])
-    if not isinstance(labels, torch.Tensor) or labels.shape != (boxes.shape[0],):
-        raise ValueError(f"labels must be a tensor of shape ({boxes.shape[0]},)")
+    labels = _check_labels(labels, boxes.shape[0])
+    _same_device(boxes, labels, "boxes", "labels")
+    _check_threshold("iou_threshold", iou_threshold)
     keep = []
     for label in torch.unique(labels).tolist():
         idx = (labels == label).nonzero().flatten()
@@ -150,11 +200,23 @@ def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor,
 
 
 def box_cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
-    """``(N, 4)`` boxes ``(cx, cy, w, h)`` -> corners ``(x1, y1, x2, y2)``; negative sizes raise ``ValueError``."""
-    if not isinstance(boxes, torch.Tensor) or boxes.dim() != 2 or boxes.shape[1] != 4:
-        raise ValueError("boxes must be a tensor of shape (N, 4) with rows (cx, cy, w, h)")
+    """``(N, 4)`` boxes ``(cx, cy, w, h)`` -> corners ``(x1, y1, x2, y2)``.
+
+    Raises:
+        TypeError: ``boxes`` is not a tensor. ValueError: wrong shape, NaN/inf entries, or a
+            negative width or height.
+    """
+    if not isinstance(boxes, torch.Tensor):
+        raise TypeError(f"boxes must be a torch.Tensor of shape (N, 4) with rows (cx, cy, w, h), "
+                        f"got {type(boxes).__name__}")
+    if boxes.dim() != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes must be a tensor of shape (N, 4) with rows (cx, cy, w, h), got "
+                         f"{tuple(boxes.shape)}")
+    if boxes.is_floating_point() and boxes.numel() and not torch.isfinite(boxes).all():
+        raise ValueError("boxes contains NaN or infinite values")
     if (boxes[:, 2:] < 0).any():
-        raise ValueError("box widths and heights must be >= 0")
+        i = int((boxes[:, 2:] < 0).any(dim=1).nonzero()[0])
+        raise ValueError(f"box widths and heights must be >= 0; boxes[{i}] = {boxes[i].tolist()}")
     cx, cy, w, h = boxes.unbind(1)
     return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=1)
 
@@ -162,11 +224,18 @@ def box_cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
 def _check_grid(pred: torch.Tensor, num_boxes: int, num_classes: int) -> int:
     if not isinstance(pred, torch.Tensor):
         raise TypeError(f"pred must be a torch.Tensor, got {type(pred).__name__}")
+    num_boxes = check_int("num_boxes", num_boxes, 1)
+    num_classes = check_int("num_classes", num_classes, 1)
+    if not pred.is_floating_point():
+        raise TypeError(f"pred must be a floating-point tensor, got {pred.dtype}; use pred.float()")
     depth = num_boxes * 5 + num_classes
     if pred.dim() != 3 or pred.shape[0] != pred.shape[1] or pred.shape[2] != depth:
         raise ValueError(
             f"a YOLOv1 output for one image has shape (S, S, B * 5 + C) = (S, S, {depth}) for "
             f"B={num_boxes}, C={num_classes}; got {tuple(pred.shape)} (for a batch, decode one image at a time)")
+    if pred.numel() and not torch.isfinite(pred).all():
+        raise ValueError("pred contains NaN or infinite values (a diverged network?); its boxes "
+                         "and scores would be meaningless")
     return pred.shape[0]
 
 
@@ -193,7 +262,8 @@ def decode_yolo_v1(pred: torch.Tensor, num_boxes: int = 2, num_classes: int = 20
         TypeError, ValueError: if ``pred`` does not have the shape ``(S, S, B * 5 + C)``.
     """
     s = _check_grid(pred, num_boxes, num_classes)
-    height, width = image_size
+    height, width = _check_image_size(image_size)
+    score_threshold = _check_threshold("score_threshold", score_threshold, None, None)
     boxes5 = pred[..., : num_boxes * 5].reshape(s, s, num_boxes, 5)
     class_prob, label = pred[..., num_boxes * 5:].max(dim=-1)                  # (S, S)
     rows = torch.arange(s, dtype=pred.dtype).view(s, 1, 1)
@@ -229,7 +299,11 @@ def encode_yolo_v1(boxes: torch.Tensor, labels: torch.Tensor, grid_size: int = 7
             centres in one cell, or two classes in one cell (YOLOv1 predicts one class per cell).
     """
     boxes = _check_boxes(boxes)
-    height, width = image_size
+    height, width = _check_image_size(image_size)
+    labels = _check_labels(labels, boxes.shape[0])
+    grid_size = check_int("grid_size", grid_size, 1)
+    num_boxes = check_int("num_boxes", num_boxes, 1)
+    num_classes = check_int("num_classes", num_classes, 1)
     if boxes.numel() and ((boxes[:, 0::2] < 0).any() or (boxes[:, 0::2] > width).any()
                           or (boxes[:, 1::2] < 0).any() or (boxes[:, 1::2] > height).any()):
         raise ValueError(f"boxes must lie inside the {width}x{height} image")
@@ -279,9 +353,18 @@ def simulate_yolo_v1_output(boxes: torch.Tensor, labels: torch.Tensor, grid_size
         ``(S, S, B * 5 + C)`` float32 tensor in the layout of :func:`decode_yolo_v1`.
     """
     boxes = _check_boxes(boxes)
-    g = torch.Generator().manual_seed(seed)
-    s, b, c = grid_size, num_boxes, num_classes
-    height, width = image_size
+    labels = _check_labels(labels, boxes.shape[0])
+    s = check_int("grid_size", grid_size, 1)
+    b = check_int("num_boxes", num_boxes, 1)
+    c = check_int("num_classes", num_classes, 1)
+    height, width = _check_image_size(image_size)
+    if labels.numel() and ((labels < 0) | (labels >= c)).any():
+        raise ValueError(f"labels must be integers in [0, {c}) (num_classes={c}), got "
+                         f"{labels.min().item()}..{labels.max().item()}")
+    if boxes.numel() and ((boxes[:, 0::2] < 0).any() or (boxes[:, 0::2] > width).any()
+                          or (boxes[:, 1::2] < 0).any() or (boxes[:, 1::2] > height).any()):
+        raise ValueError(f"boxes must lie inside the {width}x{height} image (image_size=(H, W))")
+    g = torch.Generator().manual_seed(check_int("seed", seed, 0))
     pred = torch.zeros(s, s, b * 5 + c)
     slots = pred[..., : b * 5].view(s, s, b, 5)
     slots[..., :2] = torch.rand(s, s, b, 2, generator=g)
@@ -327,6 +410,12 @@ def draw_boxes(ax, boxes: torch.Tensor, scores: Optional[torch.Tensor] = None,
     from matplotlib.patches import Rectangle
 
     boxes = _check_boxes(boxes)
+    if not hasattr(ax, "add_patch"):
+        raise TypeError(f"ax must be a matplotlib Axes (e.g. from plt.subplots()), got {type(ax).__name__}")
+    for name, values in (("scores", scores), ("names", names)):
+        if values is not None and len(values) != boxes.shape[0]:
+            raise ValueError(f"{name} has {len(values)} entries but there are {boxes.shape[0]} boxes; "
+                             f"pass one per box")
     for i, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
         ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=color,
                                linewidth=linewidth, linestyle=linestyle))
