@@ -1,6 +1,9 @@
 """Input checks shared by the models: a clear message instead of a deep error from torch."""
 from __future__ import annotations
 
+import math
+import numbers
+
 import torch
 from torch import nn
 
@@ -12,8 +15,9 @@ def check_float_batch(x, module: nn.Module, name: str) -> None:
 
     Raises:
         TypeError: ``x`` is not a ``torch.Tensor`` (e.g. a NumPy array or a list).
-        ValueError: ``x`` holds integers (e.g. raw ``uint8`` pixels) or a different float
-            dtype than the module's weights.
+        ValueError: ``x`` holds integers (e.g. raw ``uint8`` pixels), a different float
+            dtype than the module's weights, lies on another device than the weights, or is an
+            empty batch.
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} expects a torch.Tensor, got {type(x).__name__}; "
@@ -25,6 +29,11 @@ def check_float_batch(x, module: nn.Module, name: str) -> None:
     if weight is not None and weight.dtype != x.dtype:
         raise ValueError(f"{name} has {weight.dtype} weights but got a {x.dtype} input; convert one of "
                          f"them, e.g. x.to({weight.dtype}) or model.to({x.dtype})")
+    if weight is not None and weight.device != x.device:
+        raise ValueError(f"{name} has its weights on {weight.device} but the input x is on {x.device}; "
+                         f"move one of them, e.g. x.to('{weight.device}') or model.to('{x.device}')")
+    if x.dim() >= 1 and x.shape[0] == 0:
+        raise ValueError(f"{name} got an empty batch x of shape {tuple(x.shape)}; pass at least one image")
 
 
 def check_positive_int(name: str, value) -> int:
@@ -34,3 +43,23 @@ def check_positive_int(name: str, value) -> int:
         TypeError: for a non-integer (``bool`` included); ValueError: for a value below 1.
     """
     return check_int(name, value, 1)
+
+
+def check_probability(name: str, value) -> float:
+    """Return ``value`` as a float if it is a number in ``[0, 1)`` (a dropout probability).
+
+    Raises:
+        TypeError: for a non-number; ValueError: outside ``[0, 1)`` or NaN.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in [0, 1), got {type(value).__name__} {value!r}")
+    if math.isnan(value) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return float(value)
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` if it is ``True`` or ``False``, else raise ``TypeError`` naming ``name``."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import check_float_batch, check_positive_int
+from ._checks import check_float_batch, check_positive_int, check_probability
 
 __all__ = ["AlexNet", "MIN_INPUT_SIZE"]
 
@@ -44,10 +44,9 @@ class AlexNet(nn.Module):
         check_positive_int("num_classes", num_classes)
         if not isinstance(lrn, bool):
             raise ValueError(f"lrn must be True or False, got {lrn!r}")
-        if groups not in (1, 2):
+        if isinstance(groups, bool) or groups not in (1, 2):
             raise ValueError(f"groups must be 1 (one device) or 2 (the paper's two-GPU split), got {groups}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_probability("dropout", dropout)
 
         def norm() -> nn.Module:
             return nn.LocalResponseNorm(size=5, alpha=5 * 1e-4, beta=0.75, k=2.0) if lrn else nn.Identity()

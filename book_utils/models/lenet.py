@@ -54,8 +54,13 @@ class LeNet5(nn.Module):
             raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
         if pooling not in _POOLS:
             raise ValueError(f"pooling must be one of {sorted(_POOLS)}, got {pooling!r}")
-        if input_size not in (28, 32):
-            raise ValueError(f"input_size must be 28 (MNIST, padded in C1) or 32, got {input_size}")
+        if isinstance(input_size, bool) or input_size not in (28, 32):
+            raise ValueError(f"input_size must be 28 (MNIST, padded in C1) or 32, got {input_size!r}")
+        for label, factory in (("conv", conv), ("pool", pool)):
+            if factory is not None and not callable(factory):
+                raise TypeError(f"{label} must be a layer class or factory (e.g. nn.Conv2d) or None, "
+                                f"got {type(factory).__name__}")
+        input_size = int(input_size)
         conv = conv or nn.Conv2d
         pool = pool or _POOLS[pooling]
         act = _ACTIVATIONS[activation]

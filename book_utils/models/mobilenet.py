@@ -10,12 +10,14 @@ weights).
 """
 from __future__ import annotations
 
+import math
+import numbers
 from typing import List, Sequence, Tuple
 
 import torch
 from torch import nn
 
-from ._checks import check_float_batch, check_positive_int
+from ._checks import check_bool, check_float_batch, check_positive_int, check_probability
 
 __all__ = ["DepthwiseSeparableConv2d", "MobileNetV1", "MOBILENET_V1_BLOCKS", "separable_cost", "standard_conv_cost"]
 
@@ -67,12 +69,14 @@ class DepthwiseSeparableConv2d(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, kernel_size: int = 3,
                  norm_act: bool = True):
         super().__init__()
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"channel counts must be positive, got {in_channels} -> {out_channels}")
-        if kernel_size < 1 or kernel_size % 2 == 0:
+        check_positive_int("in_channels", in_channels)
+        check_positive_int("out_channels", out_channels)
+        check_positive_int("kernel_size", kernel_size)
+        if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be a positive odd int, got {kernel_size}")
-        if stride not in (1, 2):
-            raise ValueError(f"stride must be 1 or 2, got {stride}")
+        if isinstance(stride, bool) or stride not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2, got {stride!r}")
+        check_bool("norm_act", norm_act)
         bias = not norm_act
         self.depthwise = nn.Conv2d(in_channels, in_channels, kernel_size, stride=stride,
                                    padding=kernel_size // 2, groups=in_channels, bias=bias)
@@ -120,8 +124,15 @@ class MobileNetV1(nn.Module):
                  blocks: Sequence[Tuple[int, int]] = MOBILENET_V1_BLOCKS, dropout: float = 0.0):
         super().__init__()
         check_positive_int("num_classes", num_classes)
-        if width_mult <= 0:
-            raise ValueError(f"width_mult must be positive, got {width_mult}")
+        check_positive_int("in_channels", in_channels)
+        if isinstance(width_mult, bool) or not isinstance(width_mult, numbers.Real):
+            raise TypeError(f"width_mult must be a number such as 1.0, 0.75, 0.5 or 0.25, got {width_mult!r}")
+        if not math.isfinite(width_mult) or width_mult <= 0:
+            raise ValueError(f"width_mult must be positive and finite, got {width_mult}")
+        check_probability("dropout", dropout)
+        blocks = tuple(blocks)
+        if not blocks or any(not isinstance(b, (tuple, list)) or len(b) != 2 for b in blocks):
+            raise ValueError(f"blocks must be a non-empty list of (out_channels, stride) pairs, got {blocks!r}")
         self.in_channels = in_channels
         channels = _scaled(32, width_mult)
         self.stem = nn.Sequential(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .resnet import BasicBlock, ResNet
+from .resnet import BasicBlock, ResNet, _check_block_input
 
 __all__ = ["PlainBlock", "plain_net", "residual_net"]
 
@@ -32,13 +32,14 @@ class PlainBlock(BasicBlock):
         del self.shortcut  # the one difference: no identity or projection path
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_block_input(self, x)
         out = self.relu(self.bn1(self.conv1(x)))
         return self.relu(self.bn2(self.conv2(out)))
 
 
 def _depth_to_layers(depth: int):
     # depth = 1 stem conv + 2 convs per block + 1 linear layer, blocks spread over four stages
-    if not isinstance(depth, int) or depth < 10 or (depth - 2) % 8 != 0:
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 10 or (depth - 2) % 8 != 0:
         raise ValueError(f"depth must be 8n + 2 with n >= 1 (10, 18, 26, 34, ...): one stem convolution, "
                          f"four stages of n two-convolution blocks and the linear head; got {depth!r}")
     n = (depth - 2) // 8

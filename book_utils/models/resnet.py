@@ -7,6 +7,7 @@ stride-2 convolution and a max pool, which would leave only 8x8 after the stem).
 """
 from __future__ import annotations
 
+import numbers
 from typing import List, Sequence, Type
 
 import torch
@@ -15,6 +16,14 @@ from torch import nn
 from ._checks import check_float_batch, check_positive_int
 
 __all__ = ["BasicBlock", "ResNet", "resnet18"]
+
+
+def _check_block_input(block: nn.Module, x) -> None:
+    """Cheap entry check for a residual block called on its own (type, rank, channels)."""
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != block.conv1.in_channels:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{type(block).__name__} expects x of shape (B, {block.conv1.in_channels}, H, W) "
+                         f"(in_planes={block.conv1.in_channels}), got {shape}")
 
 
 class BasicBlock(nn.Module):
@@ -36,8 +45,10 @@ class BasicBlock(nn.Module):
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1):
         super().__init__()
-        if stride not in (1, 2):
-            raise ValueError(f"stride must be 1 or 2, got {stride}")
+        check_positive_int("in_planes", in_planes)
+        check_positive_int("planes", planes)
+        if isinstance(stride, bool) or stride not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2, got {stride!r}")
         self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
@@ -52,6 +63,7 @@ class BasicBlock(nn.Module):
             self.shortcut = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_block_input(self, x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return self.relu(out + self.shortcut(x))
@@ -78,7 +90,12 @@ class ResNet(nn.Module):
         super().__init__()
         for name, value in (("num_classes", num_classes), ("in_channels", in_channels), ("width", width)):
             check_positive_int(name, value)
-        if len(layers) != 4 or any(n < 1 for n in layers):
+        if not (isinstance(block, type) and issubclass(block, nn.Module) and hasattr(block, "expansion")):
+            raise TypeError(f"block must be a residual block class such as BasicBlock (an nn.Module "
+                            f"subclass with an 'expansion' attribute), got {block!r}")
+        if isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__"):
+            raise ValueError(f"layers must list four positive block counts, got {layers!r}")
+        if len(layers) != 4 or any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in layers):
             raise ValueError(f"layers must list four positive block counts, got {list(layers)}")
         self.in_planes = width
         self.stem = nn.Sequential(

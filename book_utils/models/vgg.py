@@ -16,7 +16,7 @@ from typing import Dict, List, Sequence, Tuple
 import torch
 from torch import nn
 
-from ._checks import check_float_batch, check_positive_int
+from ._checks import check_bool, check_float_batch, check_positive_int, check_probability
 
 __all__ = ["VGG", "VGG_CONFIGS", "vgg_block", "vgg11", "vgg16"]
 
@@ -43,8 +43,9 @@ def vgg_block(num_convs: int, in_channels: int, out_channels: int, batch_norm: b
         ValueError: if ``num_convs`` or a channel count is not a positive int.
     """
     for label, value in (("num_convs", num_convs), ("in_channels", in_channels), ("out_channels", out_channels)):
-        if not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{label} must be a positive int, got {value!r}")
+    check_bool("batch_norm", batch_norm)
     layers: List[nn.Module] = []
     for i in range(num_convs):
         layers.append(nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, kernel_size=3, padding=1))
@@ -82,16 +83,20 @@ class VGG(nn.Module):
                  batch_norm: bool = False, dropout: float = 0.5, hidden: int = 4096, pool_size: int = 7):
         super().__init__()
         check_positive_int("num_classes", num_classes)
+        for label, value in (("in_channels", in_channels), ("hidden", hidden), ("pool_size", pool_size)):
+            check_positive_int(label, value)
         if isinstance(config, str):
             if config not in VGG_CONFIGS:
                 raise ValueError(f"unknown VGG configuration {config!r}; use one of {sorted(VGG_CONFIGS)} "
                                  "or a list of (num_convs, out_channels) pairs")
             config = VGG_CONFIGS[config]
+        if not hasattr(config, "__iter__") or any(not hasattr(b, "__len__") for b in config):
+            raise ValueError(f"config must be a configuration name or a list of (num_convs, "
+                             f"out_channels) pairs, got {config!r}")
         config = [tuple(block) for block in config]
         if not config or any(len(block) != 2 for block in config):
             raise ValueError(f"config must be a non-empty list of (num_convs, out_channels) pairs, got {config}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_probability("dropout", dropout)
         self.config: Tuple[Tuple[int, int], ...] = tuple(config)
         self.in_channels = in_channels
         layers: List[nn.Module] = []

@@ -16,7 +16,7 @@ from typing import List, Sequence, Tuple, Union
 import torch
 from torch import nn
 
-from ._checks import check_float_batch
+from ._checks import check_float_batch, check_positive_int, check_probability
 
 __all__ = ["YOLOv1", "YOLO_V1_BACKBONE"]
 
@@ -70,8 +70,11 @@ class YOLOv1(nn.Module):
                  hidden: int = 4096, dropout: float = 0.5):
         super().__init__()
         for label, value in (("num_classes", num_classes), ("grid_size", grid_size), ("num_boxes", num_boxes)):
-            if not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{label} must be a positive int, got {value!r}")
+        check_positive_int("in_channels", in_channels)
+        check_positive_int("hidden", hidden)
+        check_probability("dropout", dropout)
         self.num_classes, self.grid_size, self.num_boxes = num_classes, grid_size, num_boxes
         self.in_channels = in_channels
         stages = OrderedDict()
