@@ -58,6 +58,7 @@ import numpy as np
 from . import ops
 
 __all__ = ["SlidingWindow", "SlidingWindowFigure", "animate", "render_frame", "controls",
+           "controls_spec", "default_title",
            "format_value", "OPS"]
 
 OPS = ("sum", "max", "mean")
@@ -314,6 +315,29 @@ def _paren(v: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
+def default_title(sw: "SlidingWindow") -> str:
+    """The one-line summary above a picture: operation, sizes, padding, stride, output size.
+
+    E.g. ``"2D convolution: input 5x5, 3x3, p=1, s=2  ->  output 3x3"`` or
+    ``"1D convolution: d=10, f=3, p=0, s=1  ->  8 outputs"``.
+    """
+    fh, fw = sw.window
+    what = {"sum": "convolution", "max": "max pooling", "mean": "average pooling"}[sw.op]
+    if sw.kind == "1d":
+        return (f"1D {what}: d={sw.x.shape[2]}, f={fw}, p={sw.padding[1]}, "
+                f"s={sw.stride[1]}  ->  {sw.out_shape[2]} outputs")
+    c, h, w = sw.x.shape
+    pad = sw.padding if sw.padding[0] != sw.padding[1] else sw.padding[0]
+    stride = sw.stride if sw.stride[0] != sw.stride[1] else sw.stride[0]
+    maps, oh, ow = sw.out_shape
+    shape = f"{c}x{h}x{w}" if c > 1 else f"{h}x{w}"
+    kern = f"{fh}x{fw}"
+    if sw.op == "sum" and sw.kernels.shape[0] > 1:
+        kern = f"{sw.kernels.shape[0]} kernels {fh}x{fw}"
+    out = f"{maps}x{oh}x{ow}" if maps > 1 else f"{oh}x{ow}"
+    return f"2D {what}: input {shape}, {kern}, p={pad}, s={stride}  ->  output {out}"
+
+
 # =========================================================================== drawing
 
 class _Grid:
@@ -551,22 +575,7 @@ class SlidingWindowFigure:
         return " (padded)" if any(self.sw.padding) else ""
 
     def _default_title(self) -> str:
-        sw = self.sw
-        fh, fw = sw.window
-        what = {"sum": "convolution", "max": "max pooling", "mean": "average pooling"}[sw.op]
-        if sw.kind == "1d":
-            return (f"1D {what}: d={sw.x.shape[2]}, f={fw}, p={sw.padding[1]}, "
-                    f"s={sw.stride[1]}  ->  {sw.out_shape[2]} outputs")
-        c, h, w = sw.x.shape
-        pad = sw.padding if sw.padding[0] != sw.padding[1] else sw.padding[0]
-        stride = sw.stride if sw.stride[0] != sw.stride[1] else sw.stride[0]
-        maps, oh, ow = sw.out_shape
-        shape = f"{c}x{h}x{w}" if c > 1 else f"{h}x{w}"
-        kern = f"{fh}x{fw}"
-        if sw.op == "sum" and sw.kernels.shape[0] > 1:
-            kern = f"{sw.kernels.shape[0]} kernels {fh}x{fw}"
-        out = f"{maps}x{oh}x{ow}" if maps > 1 else f"{oh}x{ow}"
-        return f"2D {what}: input {shape}, {kern}, p={pad}, s={stride}  ->  output {out}"
+        return default_title(self.sw)
 
     def _output_label(self, m: int) -> str:
         if self.sw.op == "sum":
@@ -836,6 +845,9 @@ def render_frame(x, kernel=None, t: int = 0, **options) -> bytes:
 
 
 def _choices(name: str, values, minimum: int) -> List[int]:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of integers such as (0, 1, 2), "
+                        f"got {values!r}")
     out = []
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
@@ -846,46 +858,26 @@ def _choices(name: str, values, minimum: int) -> List[int]:
     return sorted(set(out))
 
 
-def controls(x, kernels=None, *, op: str = "sum", paddings: Sequence[int] = (0, 1, 2),
-             strides: Sequence[int] = (1, 2, 3), windows: Sequence[int] = (2, 3),
-             several: bool = False, padding: Optional[int] = None, stride: Optional[int] = None,
-             bias=None, channel_names: Optional[Sequence[str]] = None,
-             title: Optional[str] = None, dpi: int = 80, max_width_in: float = 7.0,
-             max_height_in: float = 4.2):
-    """An ipywidgets panel to explore one sliding-window operation by hand (needs a kernel).
+def _initial(name: str, value: Optional[int], choices: List[int]) -> int:
+    """The slider's first value: ``value`` if given (inside the choices' range), else the
+    smallest choice."""
+    if value is None:
+        return choices[0]
+    v = ops.check_int(name, value, 0)
+    if not choices[0] <= v <= choices[-1]:
+        raise ValueError(f"{name}={v} is outside the choices {choices[0]}..{choices[-1]}; "
+                         f"pick a value in that range or widen the choices")
+    return v
 
-    Sliders choose the window position, the padding and the stride; a dropdown chooses the
-    kernel (or, with ``several=True``, a multi-select chooses which kernels to apply at once);
-    for pooling a dropdown chooses the window size. The picture is the same as
-    :func:`animate`'s, redrawn as a PNG image on every change. A setting that has no valid
-    window (e.g. a kernel larger than the padded input) shows a message instead of a picture.
 
-    Args:
-        x: the input, as for :class:`SlidingWindow`.
-        kernels: for ``op="sum"``: a mapping ``name -> kernel`` (or one kernel array). Each
-            kernel must fit ``x`` on its own; with ``several=True`` the selected ones are
-            stacked into ``K`` kernels (they must then have the same shape).
-        op: ``"sum"``, ``"max"`` or ``"mean"``.
-        paddings, strides: the values the sliders offer (their min and max are used).
-        windows: window sizes offered for pooling.
-        several: let the user pick several kernels at once (one output map each).
-        padding, stride: initial values (default: the smallest choice).
-        bias, channel_names, title, dpi, max_width_in, max_height_in: as for :func:`animate`.
-
-    Returns:
-        :class:`ipywidgets.VBox`; its attributes ``position``, ``padding``, ``stride``,
-        ``kernel`` (``None`` for pooling), ``window`` (``None`` for ``"sum"``), ``image`` and
-        ``message`` are the widgets, and ``state()`` returns the current
-        :class:`SlidingWindow` (or ``None`` when the setting is invalid).
-
-    Raises:
-        ValueError: bad choices, a missing kernel for ``"sum"`` or kernels given for pooling,
-            or an initial setting that is invalid.
-    """
-    import ipywidgets as widgets
-
+def _control_options(x, kernels, op, paddings, strides, windows, several, padding, stride,
+                     channel_names):
+    """Check the arguments of :func:`controls` and bring them to one form (shared with
+    :func:`controls_spec`)."""
     if op not in OPS:
         raise ValueError(f"op must be one of {OPS}, got {op!r}")
+    if not isinstance(several, bool):
+        raise TypeError(f"several must be True or False, got {several!r}")
     paddings = _choices("paddings", paddings, 0)
     strides = _choices("strides", strides, 1)
     if op == "sum":
@@ -894,18 +886,198 @@ def controls(x, kernels=None, *, op: str = "sum", paddings: Sequence[int] = (0, 
         if not isinstance(kernels, Mapping):
             kernels = {"kernel": kernels}
         if not kernels:
-            raise ValueError("kernels is empty")
-        kernels = {str(k): np.asarray(v, dtype=np.float64) for k, v in kernels.items()}
+            raise ValueError("kernels is empty: give at least one name -> kernel array")
+        kernels = {str(k): ops._as_array(f"kernels[{k!r}]", v, (1, 2, 3, 4))
+                   for k, v in kernels.items()}
         for name, w in kernels.items():   # each kernel must make sense with x on its own
             SlidingWindow(x, w, padding=max(paddings))
         window_choices = None
     else:
         if kernels is not None:
             raise ValueError(f'op="{op}" (pooling) takes no kernels; use windows=(...)')
+        if several:
+            raise ValueError(f'several=True chooses kernels; op="{op}" (pooling) has none')
         window_choices = _choices("windows", windows, 1)
+    n_channels = SlidingWindow(x, op="max", window=1).x.shape[0]
+    if channel_names is not None:
+        channel_names = [str(n) for n in channel_names]
+        if len(channel_names) != n_channels:
+            raise ValueError(f"channel_names needs {n_channels} entries (one per input channel),"
+                             f" got {len(channel_names)}")
+    init_p = _initial("padding", padding, paddings)
+    init_s = _initial("stride", stride, strides)
+    return kernels, paddings, strides, window_choices, init_p, init_s, channel_names
 
-    init_p = paddings[0] if padding is None else padding
-    init_s = strides[0] if stride is None else stride
+
+def _several_default(kernels: Mapping[str, np.ndarray]) -> Tuple[str, ...]:
+    """The kernels selected at first with ``several=True``: up to three of the first one's shape."""
+    names = list(kernels)
+    return tuple([n for n in names if kernels[n].shape == kernels[names[0]].shape][:3])
+
+
+def _labels_list(values: np.ndarray, blank: Optional[np.ndarray] = None) -> list:
+    """Nested lists of :func:`format_value` texts (``""`` where ``blank`` is True)."""
+    flat = [format_value(v) if np.isfinite(v) else format_value(0.0) for v in values.ravel()]
+    if blank is not None:
+        flat = ["" if b else t for t, b in zip(flat, np.broadcast_to(blank, values.shape).ravel())]
+    return np.array(flat, dtype=object).reshape(values.shape).tolist()
+
+
+def _caption_text(text: str) -> str:
+    """``describe`` writes the output name as mathtext (``$z_{1,2}$``); the page's script reads
+    ``z_{1,2}`` and writes the index as a subscript."""
+    return text.replace("$", "")
+
+
+def controls_spec(x, kernels=None, *, op: str = "sum", paddings: Sequence[int] = (0, 1, 2),
+                  strides: Sequence[int] = (1, 2, 3), windows: Sequence[int] = (2, 3),
+                  several: bool = False, padding: Optional[int] = None,
+                  stride: Optional[int] = None, bias=None,
+                  channel_names: Optional[Sequence[str]] = None,
+                  title: Optional[str] = None) -> Dict[str, object]:
+    """Every result the panel of :func:`controls` can show, as JSON-ready data.
+
+    This is what the static HTML book draws in place of the widget
+    (``kind="sliding-window"``, see :mod:`book_utils.static_controls`). For each kernel (or
+    pooling window) and each padding and stride in the sliders' ranges it holds the output
+    map(s) and, per window position, the caption line, all as the texts the picture shows
+    (:func:`format_value`).
+
+    Args:
+        same as :func:`controls` (without the drawing options).
+
+    Returns:
+        A dict with
+
+        * ``kind``, ``dim`` (``"1d"``/``"2d"``), ``op``, ``x`` (the input as given, nested
+          lists of floats), ``channel_names``, ``title`` (``None``: each state has its own);
+        * ``select``: the kernel or window chooser: ``name``, ``multiple`` (``several``),
+          ``options``, ``value`` (initial choice, a list);
+        * ``padding``, ``stride``: ``{"min", "max", "value"}`` of the sliders;
+        * ``kernels``: ``name -> {"w": weights as given, "shape": [fh, fw],
+          "labels": (C, fh, fw) texts}`` (``op="sum"`` only);
+        * ``inputs``: ``str(p) -> (C, H + 2p, W + 2p)`` texts of the padded input (1D:
+          ``(1, 1, d + 2p)``; padding cells are ``""`` for max pooling, which ignores them);
+        * ``states``: ``"<choice>|<p>|<s>" -> {"z": (maps, H', W') texts, "window",
+          "stride", "padding": [rows, cols], "title", "captions": one per position}``, or
+          ``{"error": text}`` for a setting with no valid window. With ``several=True`` there
+          is one state per single kernel; the page stacks the selected ones.
+
+    Raises:
+        ValueError, TypeError: as :func:`controls`.
+    """
+    kernels, paddings, strides, window_choices, init_p, init_s, channel_names = \
+        _control_options(x, kernels, op, paddings, strides, windows, several, padding, stride,
+                         channel_names)
+    x_arr = np.asarray(x, dtype=np.float64)
+    spec: Dict[str, object] = {
+        "kind": "sliding-window", "op": op, "x": x_arr.tolist(),
+        "dim": "1d" if x_arr.ndim == 1 else "2d", "several": several,
+        "channel_names": channel_names, "title": title,
+        "bias": None if bias is None else np.asarray(bias, dtype=np.float64).tolist(),
+        "padding": {"min": paddings[0], "max": paddings[-1], "value": init_p},
+        "stride": {"min": strides[0], "max": strides[-1], "value": init_s},
+    }
+    if op == "sum":
+        names = list(kernels)
+        value = list(_several_default(kernels)) if several else [names[0]]
+        spec["select"] = {"name": "kernels" if several else "kernel", "multiple": several,
+                          "options": names, "value": value}
+        spec["kernels"] = {}
+        for name, w in kernels.items():
+            w4 = SlidingWindow(x, w, padding=max(paddings)).kernels[0]
+            spec["kernels"][name] = {"w": w.tolist(), "shape": list(w4.shape[1:]),
+                                     "labels": _labels_list(w4)}
+        choices = names
+    else:
+        spec["select"] = {"name": "window", "multiple": False,
+                          "options": [str(f) for f in window_choices],
+                          "value": [str(window_choices[0])]}
+        choices = [str(f) for f in window_choices]
+    inputs: Dict[str, list] = {}
+    states: Dict[str, dict] = {}
+    for p in range(paddings[0], paddings[-1] + 1):
+        for s in range(strides[0], strides[-1] + 1):
+            for choice in choices:
+                key = f"{choice}|{p}|{s}"
+                try:
+                    if op == "sum":
+                        if several and kernels[choice].ndim == 1:
+                            raise ValueError("several kernels need a 2D input")
+                        sw = SlidingWindow(x, kernels[choice], stride=s, padding=p, bias=bias)
+                    else:
+                        sw = SlidingWindow(x, op=op, window=int(choice), stride=s, padding=p)
+                except (ValueError, TypeError) as exc:
+                    states[key] = {"error": f"No valid window: {exc}"}
+                    continue
+                if str(p) not in inputs:
+                    blank = sw.is_padding() if op == "max" else None
+                    inputs[str(p)] = _labels_list(sw.padded, blank)
+                names = [choice] if (several and op == "sum") else None
+                states[key] = {
+                    "z": _labels_list(sw.result()),
+                    "window": list(sw.window), "stride": list(sw.stride),
+                    "padding": list(sw.padding),
+                    "title": default_title(sw) if title is None else title,
+                    "captions": [_caption_text(sw.describe(t, names))
+                                 for t in range(sw.n_frames)],
+                }
+    spec["inputs"] = inputs
+    spec["states"] = states
+    return spec
+
+
+def controls(x, kernels=None, *, op: str = "sum", paddings: Sequence[int] = (0, 1, 2),
+             strides: Sequence[int] = (1, 2, 3), windows: Sequence[int] = (2, 3),
+             several: bool = False, padding: Optional[int] = None, stride: Optional[int] = None,
+             bias=None, channel_names: Optional[Sequence[str]] = None,
+             title: Optional[str] = None, dpi: int = 80, max_width_in: float = 7.0,
+             max_height_in: float = 4.2):
+    """An ipywidgets panel to explore one sliding-window operation by hand.
+
+    Sliders choose the window position, the padding and the stride; a dropdown chooses the
+    kernel (or, with ``several=True``, a multi-select chooses which kernels to apply at once);
+    for pooling a dropdown chooses the window size. The picture is the same as
+    :func:`animate`'s, redrawn as a PNG image on every change. A setting that has no valid
+    window (e.g. a kernel larger than the padded input) shows a message instead of a picture.
+
+    In a running kernel this is the widget. Displayed, the panel also carries a static view
+    (:mod:`book_utils.static_controls`, data from :func:`controls_spec`): the HTML book shows
+    that one, with the same choices switching between results computed when the page ran.
+
+    Args:
+        x: the input, as for :class:`SlidingWindow`.
+        kernels: for ``op="sum"``: a mapping ``name -> kernel`` (or one kernel array). Each
+            kernel must fit ``x`` on its own; with ``several=True`` the selected ones are
+            stacked into ``K`` kernels (they must then have the same shape).
+        op: ``"sum"``, ``"max"`` or ``"mean"``.
+        paddings, strides: the values the sliders offer (their min and max are used; every
+            integer in between is a choice).
+        windows: window sizes offered for pooling.
+        several: let the user pick several kernels at once (one output map each).
+        padding, stride: initial values (default: the smallest choice).
+        bias, channel_names, title, dpi, max_width_in, max_height_in: as for :func:`animate`.
+
+    Returns:
+        A ``ControlPanel`` (an :class:`ipywidgets.VBox`); its attributes ``position``,
+        ``padding``, ``stride``, ``kernel`` (``None`` for pooling), ``window`` (``None`` for
+        ``"sum"``), ``image`` and ``message`` are the widgets, ``state()`` returns the current
+        :class:`SlidingWindow` (or ``None`` when the setting is invalid), and
+        ``static_spec()`` the data of the static view.
+
+    Raises:
+        ValueError: bad choices, a missing kernel for ``"sum"`` or kernels given for pooling,
+            an initial padding/stride outside the choices, ``channel_names`` of the wrong
+            length, or an initial setting that is invalid.
+        TypeError: choices that are not a sequence of integers, a non-boolean ``several``.
+    """
+    import ipywidgets as widgets
+
+    from . import static_controls
+
+    kernels, paddings, strides, window_choices, init_p, init_s, channel_names = \
+        _control_options(x, kernels, op, paddings, strides, windows, several, padding, stride,
+                         channel_names)
     style = {"description_width": "70px"}
     pad_w = widgets.IntSlider(value=init_p, min=paddings[0], max=paddings[-1],
                               description="padding p", style=style)
@@ -916,8 +1088,7 @@ def controls(x, kernels=None, *, op: str = "sum", paddings: Sequence[int] = (0, 
     if op == "sum":
         names = list(kernels)
         if several:
-            same = [n for n in names if kernels[n].shape == kernels[names[0]].shape]
-            kernel_w = widgets.SelectMultiple(options=names, value=tuple(same[:3]),
+            kernel_w = widgets.SelectMultiple(options=names, value=_several_default(kernels),
                                               rows=min(6, len(names)), description="kernels",
                                               style=style)
         else:
@@ -982,7 +1153,14 @@ def controls(x, kernels=None, *, op: str = "sum", paddings: Sequence[int] = (0, 
     for w in watched:
         w.observe(redraw, names="value")
     top = [w for w in (kernel_w, window_w) if w is not None]
-    box = widgets.VBox([widgets.HBox(top + [pad_w, stride_w]), pos_w, message, image])
+
+    def spec():
+        return controls_spec(x, kernels, op=op, paddings=paddings, strides=strides,
+                             windows=windows, several=several, padding=init_p, stride=init_s,
+                             bias=bias, channel_names=channel_names, title=title)
+
+    box = static_controls.panel([widgets.HBox(top + [pad_w, stride_w]), pos_w, message, image],
+                                spec)
     box.position, box.padding, box.stride = pos_w, pad_w, stride_w
     box.kernel, box.window, box.image, box.message = kernel_w, window_w, image, message
     box.state = lambda: current["sw"]

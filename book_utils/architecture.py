@@ -5,7 +5,8 @@
 * :func:`receptive_field` – how many input pixels (per side) one output of a stack of
   convolution / pooling layers depends on, and how far apart neighbouring outputs look.
 * :func:`output_size_calculator` – an ``ipywidgets`` panel for ``floor((d + 2p - f) / s) + 1``
-  (the formula itself is :func:`book_utils.ops.output_size`), checked live against ``nn.Conv2d``.
+  (the formula itself is :func:`book_utils.ops.output_size`), checked live against ``nn.Conv2d``;
+  :func:`calculator_spec` is its static view for the HTML book (:mod:`book_utils.static_controls`).
 
 Used by the page "卷积神经网络" (chapters/03_cnn_architecture.ipynb).
 """
@@ -17,7 +18,8 @@ from typing import Iterable, Sequence, Tuple, Union
 from .ops import check_int, output_size
 
 __all__ = ["conv2d_param_count", "linear_param_count", "receptive_field",
-           "output_size_calculator"]
+           "output_size_calculator", "calculator_spec", "torch_output_widths",
+           "CALCULATOR_RANGES"]
 
 
 def conv2d_param_count(in_channels: int, out_channels: int, kernel_size: Union[int, Tuple[int, int]],
@@ -107,30 +109,113 @@ def receptive_field(layers: Union[Sequence[Tuple[int, int]], "torch.nn.Module"])
     return r, j
 
 
+#: Slider ranges of the output-size calculator (besides ``d``, whose maximum is ``max_d``).
+CALCULATOR_RANGES = {"f": (1, 11), "p": (0, 5), "s": (1, 5)}
+
+
+def _calculator_arguments(d, f, p, s, max_d):
+    """Check the calculator's starting values against its slider ranges."""
+    max_d = check_int("max_d", max_d, 1)
+    ranges = {"d": (1, max_d), **CALCULATOR_RANGES}
+    values = {}
+    for name, v in (("d", d), ("f", f), ("p", p), ("s", s)):
+        lo, hi = ranges[name]
+        v = check_int(name, v, lo)
+        if v > hi:
+            hint = "raise max_d" if name == "d" else f"the slider offers {lo}..{hi}"
+            raise ValueError(f"{name}={v} is larger than the slider allows ({hi}); {hint}")
+        values[name] = v
+    return values, ranges
+
+
+def torch_output_widths(max_d: int = 64) -> list:
+    """Output width of ``nn.Conv2d(1, 1, (1, f), stride=(1, s), padding=(0, p))`` on a
+    ``1 x d`` image, for every setting the calculator offers.
+
+    Returns:
+        A flat list of ints, index ``(((d - 1) * 11 + (f - 1)) * 6 + p) * 5 + (s - 1)`` for
+        ``d`` in ``1..max_d``, ``f`` in ``1..11``, ``p`` in ``0..5``, ``s`` in ``1..5``;
+        ``0`` where the kernel is larger than the padded input (torch refuses to run).
+
+    Raises:
+        TypeError, ValueError: ``max_d`` is not an integer >= 1.
+    """
+    import torch
+
+    max_d = check_int("max_d", max_d, 1)
+    (f_lo, f_hi), (p_lo, p_hi), (s_lo, s_hi) = (CALCULATOR_RANGES[k] for k in "fps")
+    images = [torch.zeros(1, 1, 1, d) for d in range(1, max_d + 1)]
+    widths = [0] * (max_d * f_hi * (p_hi + 1) * s_hi)
+    with torch.no_grad():
+        for f in range(f_lo, f_hi + 1):
+            for p in range(p_lo, p_hi + 1):
+                for s in range(s_lo, s_hi + 1):
+                    conv = torch.nn.Conv2d(1, 1, (1, f), stride=(1, s), padding=(0, p),
+                                           bias=False)
+                    for d in range(1, max_d + 1):
+                        if f <= d + 2 * p:
+                            index = (((d - 1) * f_hi + (f - 1)) * (p_hi + 1) + p) * s_hi + s - 1
+                            widths[index] = int(conv(images[d - 1]).shape[-1])
+    return widths
+
+
+def calculator_spec(d: int = 28, f: int = 5, p: int = 0, s: int = 1, max_d: int = 64) -> dict:
+    """The static view of :func:`output_size_calculator` (``kind="output-size"``).
+
+    The page computes ``floor((d + 2p - f) / s) + 1`` itself (the formula of
+    :func:`book_utils.ops.output_size`) and compares it with ``nn.Conv2d``'s answer for the
+    same setting, taken from ``torch`` (:func:`torch_output_widths`, run when the page is
+    executed).
+
+    Returns:
+        ``{"kind": "output-size", "sliders": {name: {"min", "max", "value"}} for d, f, p, s,
+        "torch": [...]}``.
+
+    Raises:
+        TypeError, ValueError: as :func:`output_size_calculator`.
+    """
+    values, ranges = _calculator_arguments(d, f, p, s, max_d)
+    sliders = {k: {"min": ranges[k][0], "max": ranges[k][1], "value": values[k]}
+               for k in ("d", "f", "p", "s")}
+    return {"kind": "output-size", "sliders": sliders,
+            "torch": torch_output_widths(ranges["d"][1])}
+
+
 def output_size_calculator(d: int = 28, f: int = 5, p: int = 0, s: int = 1, max_d: int = 64):
     """An ipywidgets panel: sliders for ``d, f, p, s`` and the output size, checked by torch.
 
     Shows ``floor((d + 2p - f) / s) + 1`` with the numbers filled in, the value of
     :func:`book_utils.ops.output_size`, and the width of the output of
     ``nn.Conv2d(1, 1, f, stride=s, padding=p)`` applied to a ``1 x d`` image. When the kernel
-    is larger than the padded input it says so instead. Needs a running kernel.
+    is larger than the padded input it says so instead. The sliders offer ``d`` in
+    ``1..max_d``, ``f`` in ``1..11``, ``p`` in ``0..5`` and ``s`` in ``1..5``.
+
+    In a running kernel this is the widget; displayed, it also carries a static view
+    (:func:`calculator_spec`, :mod:`book_utils.static_controls`) that the HTML book shows.
 
     Returns:
-        ``ipywidgets.VBox``; attributes ``d``, ``f``, ``p``, ``s`` (the sliders), ``result``
-        (the ``HTML`` widget with the answer) and ``value()`` (the current output size or
-        ``None``).
+        A ``ControlPanel`` (an ``ipywidgets.VBox``); attributes ``d``, ``f``, ``p``, ``s``
+        (the sliders), ``result`` (the ``HTML`` widget with the answer), ``value()`` (the
+        current output size or ``None``) and ``static_spec()``.
+
+    Raises:
+        TypeError: a value that is not an integer.
+        ValueError: a value below its slider's minimum (``d, f, s >= 1``, ``p >= 0``) or
+            above its maximum (``d <= max_d``, ``f <= 11``, ``p <= 5``, ``s <= 5``).
     """
     import ipywidgets as widgets
     import torch
 
-    for name, v, lo in (("d", d, 1), ("f", f, 1), ("p", p, 0), ("s", s, 1), ("max_d", max_d, 1)):
-        check_int(name, v, lo)
+    from . import static_controls
+
+    values, ranges = _calculator_arguments(d, f, p, s, max_d)
     style = {"description_width": "150px"}
     layout = widgets.Layout(width="420px")
-    d_w = widgets.IntSlider(value=d, min=1, max=max_d, description="input size d", style=style, layout=layout)
-    f_w = widgets.IntSlider(value=f, min=1, max=11, description="kernel size f", style=style, layout=layout)
-    p_w = widgets.IntSlider(value=p, min=0, max=5, description="padding p", style=style, layout=layout)
-    s_w = widgets.IntSlider(value=s, min=1, max=5, description="stride s", style=style, layout=layout)
+    labels = {"d": "input size d", "f": "kernel size f", "p": "padding p", "s": "stride s"}
+    d_w, f_w, p_w, s_w = (
+        widgets.IntSlider(value=values[k], min=ranges[k][0], max=ranges[k][1],
+                          description=labels[k], style=style, layout=layout)
+        for k in ("d", "f", "p", "s"))
     result = widgets.HTML()
     state = {"value": None}
 
@@ -156,7 +241,10 @@ def output_size_calculator(d: int = 28, f: int = 5, p: int = 0, s: int = 1, max_
     for w in (d_w, f_w, p_w, s_w):
         w.observe(update, names="value")
     update()
-    box = widgets.VBox([d_w, f_w, p_w, s_w, result])
+    box = static_controls.panel(
+        [d_w, f_w, p_w, s_w, result],
+        lambda: calculator_spec(values["d"], values["f"], values["p"], values["s"],
+                                ranges["d"][1]))
     box.d, box.f, box.p, box.s, box.result = d_w, f_w, p_w, s_w, result
     box.value = lambda: state["value"]
     return box

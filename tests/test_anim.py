@@ -239,3 +239,119 @@ def test_bad_controls():
         anim.controls(np.ones((2, 2)), {"k": K2}, paddings=(0, 1))
     with pytest.raises(ValueError, match="channel mismatch"):
         anim.controls(IMG3, {"k": np.ones((2, 3, 3))})
+
+
+# ----------------------------------------------------------------------- static view (issue 14)
+
+def _floats(labels):
+    return np.array(labels, dtype=object).astype(float)
+
+
+def _torch_reference(x, kernel, op, window, p, s, bias=None):
+    """The output computed by torch alone, for one setting of a control."""
+    xt = torch.tensor(np.asarray(x, dtype=float))
+    if xt.ndim == 1:
+        wt = torch.tensor(np.asarray(kernel, dtype=float)).view(1, 1, -1)
+        return F.conv1d(xt.view(1, 1, -1), wt, stride=s, padding=p)[0].numpy()
+    if xt.ndim == 2:
+        xt = xt[None]
+    if op == "max":
+        return F.max_pool2d(xt[None], window, s, padding=p)[0].numpy()
+    if op == "mean":
+        return F.avg_pool2d(xt[None], window, s, padding=p)[0].numpy()
+    w = np.asarray(kernel, dtype=float)
+    w = w.reshape((1,) * (4 - w.ndim) + w.shape) if w.ndim < 4 else w
+    b = None if bias is None else np.full(w.shape[0], float(bias))
+    return torch_conv2d(xt.numpy(), w, s, p, b)
+
+
+def test_static_spec_grid_equals_torch_for_every_choice():
+    kern = {"edge": [-1, 0, 1], "wide": [1] * 5, "third": [1 / 3] * 3}
+    spec = anim.controls_spec(X1, kern, paddings=(0, 1, 2), strides=(1, 2, 3))
+    assert spec["kind"] == "sliding-window" and spec["dim"] == "1d"
+    assert len(spec["states"]) == 3 * 3 * 3
+    for key, state in spec["states"].items():
+        name, p, s = key.split("|")
+        want = _torch_reference(X1, kern[name], "sum", None, int(p), int(s))
+        np.testing.assert_allclose(_floats(state["z"])[0], want, atol=0.006)  # 2 decimals
+        sw = anim.SlidingWindow(X1, kern[name], padding=int(p), stride=int(s))
+        assert state["z"] == [[[anim.format_value(v) for v in sw.result()[0, 0]]]]
+        assert state["captions"] == [sw.describe(t).replace("$", "") for t in range(sw.n_frames)]
+        assert state["title"] == anim.default_title(sw) and state["stride"] == [1, int(s)]
+    assert spec["inputs"]["2"] == [[["0", "0"] + [str(v) for v in X1] + ["0", "0"]]]
+
+
+def test_static_spec_multichannel_bias_and_initial_values():
+    kern = {"k3": K3, "other": -K3}
+    spec = anim.controls_spec(IMG3, kern, bias=1.0, channel_names=["R", "G", "B"],
+                              paddings=(0, 1), strides=(1, 2), padding=1, stride=2)
+    assert spec["padding"] == {"min": 0, "max": 1, "value": 1}
+    assert spec["stride"] == {"min": 1, "max": 2, "value": 2}
+    assert spec["select"] == {"name": "kernel", "multiple": False, "options": ["k3", "other"],
+                              "value": ["k3"]}
+    assert np.array(spec["kernels"]["k3"]["labels"]).shape == (3, 3, 3)
+    for key, state in spec["states"].items():
+        name, p, s = key.split("|")
+        want = _torch_reference(IMG3, kern[name], "sum", None, int(p), int(s), bias=1.0)
+        np.testing.assert_allclose(_floats(state["z"]), want)
+    assert np.array(spec["inputs"]["1"]).shape == (3, 7, 7)
+
+
+def test_static_spec_several_kernels_one_state_per_kernel():
+    kern = {"a": K2, "b": -K2, "big": np.ones((5, 5))}
+    spec = anim.controls_spec(IMG, kern, several=True, paddings=(0, 1), strides=(1, 2))
+    assert spec["several"] and spec["select"]["multiple"] and spec["select"]["value"] == ["a", "b"]
+    assert spec["kernels"]["big"]["shape"] == [5, 5]
+    state = spec["states"]["b|1|2"]
+    np.testing.assert_allclose(_floats(state["z"]), _torch_reference(IMG, -K2, "sum", None, 1, 2))
+    # one kernel alone reads like the single-kernel panel; the page joins several
+    assert state["captions"][0].startswith("z_{1,1} = sum of the 9 products")
+
+
+def test_static_spec_pooling_and_invalid_settings():
+    spec = anim.controls_spec(IMG3, op="max", windows=(2, 3), strides=(1, 2, 3), paddings=(0, 1))
+    assert spec["select"]["options"] == ["2", "3"] and "kernels" not in spec
+    for key, state in spec["states"].items():
+        f, p, s = (int(v) for v in key.split("|"))
+        if 2 * p > f:                     # torch refuses padding above half the window
+            continue
+        np.testing.assert_allclose(_floats(state["z"]), _torch_reference(IMG3, None, "max", f, p, s))
+    assert spec["inputs"]["1"][0][0] == [""] * 7           # max pooling ignores padding cells
+    mean = anim.controls_spec(IMG, op="mean", windows=(2,), strides=(2,), paddings=(0,))
+    np.testing.assert_allclose(_floats(mean["states"]["2|0|2"]["z"]),
+                               _torch_reference(IMG, None, "mean", 2, 0, 2), atol=0.006)
+    small = anim.controls_spec(np.ones((2, 2)), {"k": K2}, paddings=(0, 1), strides=(1,))
+    assert "larger than the padded input" in small["states"]["k|0|1"]["error"]
+    assert "z" in small["states"]["k|1|1"]
+
+
+def test_controls_display_carries_the_static_view():
+    pytest.importorskip("ipywidgets")
+    import json
+    import re
+
+    box = anim.controls(X1, {"edge": W1}, paddings=(0, 1), strides=(1, 2), dpi=30)
+    bundle = box._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    data = re.search(r'class="cnn-control-data">(.*?)</script>', bundle["text/html"]).group(1)
+    assert json.loads(data) == box.static_spec() == json.loads(json.dumps(
+        anim.controls_spec(X1, {"edge": W1}, paddings=(0, 1), strides=(1, 2))))
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(paddings=3), TypeError, "sequence of integers"),
+    (dict(strides="12"), TypeError, "sequence of integers"),
+    (dict(padding=5), ValueError, "outside the choices"),
+    (dict(stride=0), ValueError, "stride must be >= 0|outside the choices"),
+    (dict(channel_names=["a", "b"]), ValueError, "channel_names needs 1"),
+    (dict(several="yes"), TypeError, "True or False"),
+    (dict(kernels={}), ValueError, "kernels is empty"),
+    (dict(kernels={"k": [["a"]]}), TypeError, "numeric"),
+])
+def test_static_spec_bad_arguments(kwargs, error, match):
+    args = dict(x=IMG, kernels={"k": K2})
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        anim.controls_spec(args.pop("x"), args.pop("kernels"), **args)
+    with pytest.raises(ValueError, match="pooling"):
+        anim.controls_spec(IMG, op="max", several=True)

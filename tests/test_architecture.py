@@ -100,3 +100,43 @@ def test_output_size_calculator_updates_and_agrees_with_torch():
     panel.d.value, panel.p.value, panel.f.value = 3, 0, 9
     assert panel.value() is None and "larger than the padded input" in panel.result.value
     assert "floor drops" in arch.output_size_calculator(d=8, f=3, p=0, s=2).result.value
+
+
+def test_calculator_static_view_matches_formula_and_torch():
+    spec = arch.calculator_spec(d=28, f=5, p=0, s=1, max_d=40)
+    assert spec["kind"] == "output-size"
+    assert spec["sliders"]["d"] == {"min": 1, "max": 40, "value": 28}
+    assert spec["sliders"]["f"]["max"] == 11 and spec["sliders"]["p"]["max"] == 5
+    widths = spec["torch"]
+    assert len(widths) == 40 * 11 * 6 * 5
+    index = lambda d, f, p, s: (((d - 1) * 11 + (f - 1)) * 6 + p) * 5 + s - 1  # noqa: E731
+    checked = 0
+    for d in range(1, 41):
+        for f in range(1, 12):
+            for p in range(6):
+                for s in range(1, 6):
+                    if f > d + 2 * p:
+                        assert widths[index(d, f, p, s)] == 0
+                    else:
+                        assert widths[index(d, f, p, s)] == ops.output_size(d, f, p, s)
+                        checked += 1
+    assert checked > 10_000
+    conv = nn.Conv2d(1, 1, (1, 3), stride=(1, 2), padding=(0, 1))
+    assert widths[index(7, 3, 1, 2)] == conv(torch.zeros(1, 1, 1, 7)).shape[-1] == 4
+
+
+def test_calculator_bundle_and_bad_arguments():
+    pytest.importorskip("ipywidgets")
+    panel = arch.output_size_calculator(d=10, f=3, p=1, s=2, max_d=16)
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert '<div class="cnn-control" data-kind="output-size">' in bundle["text/html"]
+    assert panel.static_spec()["sliders"]["d"]["max"] == 16
+    for kwargs, match in [(dict(d=65), "raise max_d"), (dict(f=12), "offers 1..11"),
+                          (dict(p=6), "offers 0..5"), (dict(s=0), "s must be >= 1")]:
+        with pytest.raises(ValueError, match=match):
+            arch.output_size_calculator(**kwargs)
+        with pytest.raises(ValueError, match=match):
+            arch.calculator_spec(**kwargs)
+    with pytest.raises(TypeError, match="integer"):
+        arch.calculator_spec(d=2.5)
