@@ -111,8 +111,9 @@ def box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
         TypeError, ValueError: for non-tensors, wrong shapes, integer dtypes, NaNs or boxes with
             ``x2 < x1`` or ``y2 < y1``.
     """
+    if isinstance(boxes1, torch.Tensor) and isinstance(boxes2, torch.Tensor):
+        _same_device(boxes1, boxes2, "boxes1", "boxes2")
     boxes1, boxes2 = _check_boxes(boxes1, "boxes1"), _check_boxes(boxes2, "boxes2")
-    _same_device(boxes1, boxes2, "boxes1", "boxes2")
     area1, area2 = box_area(boxes1), box_area(boxes2)
     top_left = torch.maximum(boxes1[:, None, :2], boxes2[None, :, :2])       # (N, M, 2)
     bottom_right = torch.minimum(boxes1[:, None, 2:], boxes2[None, :, 2:])   # (N, M, 2)
@@ -153,9 +154,10 @@ def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torc
     Raises:
         TypeError, ValueError: for malformed boxes or scores, or a threshold outside ``[0, 1]``.
     """
+    if isinstance(boxes, torch.Tensor) and isinstance(scores, torch.Tensor):
+        _same_device(boxes, scores, "boxes", "scores")
     boxes = _check_boxes(boxes)
     scores = _check_scores(scores, boxes.shape[0])
-    _same_device(boxes, scores, "boxes", "scores")
     iou_threshold = _check_threshold("iou_threshold", iou_threshold)
     order = torch.sort(scores, descending=True, stable=True).indices
     overlaps = box_iou(boxes, boxes)
@@ -184,10 +186,12 @@ def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor,
         TypeError, ValueError: as :func:`nms`, and for labels that are not an integer tensor of
             shape ``(N,)`` on the boxes' device.
     """
+    for name, t in (("scores", scores), ("labels", labels)):
+        if isinstance(boxes, torch.Tensor) and isinstance(t, torch.Tensor):
+            _same_device(boxes, t, "boxes", name)
     boxes = _check_boxes(boxes)
     scores = _check_scores(scores, boxes.shape[0])
     labels = _check_labels(labels, boxes.shape[0])
-    _same_device(boxes, labels, "boxes", "labels")
     _check_threshold("iou_threshold", iou_threshold)
     keep = []
     for label in torch.unique(labels).tolist():
