@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass
+import textwrap
+from pathlib import Path
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import torch
@@ -155,6 +157,26 @@ def _recipes() -> Dict[str, Recipe]:
 RECIPES: Dict[str, Recipe] = _recipes()
 
 
+def replace_size(recipe: Recipe, image_size: Optional[int]) -> Recipe:
+    """``recipe`` with another input size (e.g. the smaller AlexNet input of the quick
+    profile on a CPU); everything else, the name included, stays as it is.
+
+    Args:
+        image_size: side in pixels (``>= 32``); ``None`` or the recipe's own size returns
+            ``recipe`` unchanged.
+
+    Raises:
+        ValueError: for a size below 32 (from :class:`Recipe`), or for AlexNet below
+            :data:`book_utils.models.alexnet.MIN_INPUT_SIZE`.
+    """
+    if image_size is None or image_size == recipe.image_size:
+        return recipe
+    from .models.alexnet import MIN_INPUT_SIZE
+    if recipe.model == "alexnet" and image_size < MIN_INPUT_SIZE:
+        raise ValueError(f"AlexNet needs image_size >= {MIN_INPUT_SIZE}, got {image_size}")
+    return replace(recipe, image_size=int(image_size))
+
+
 def get_recipe(name: str) -> Recipe:
     """Look up a recipe by name.
 
@@ -278,6 +300,22 @@ class BatchTransform:
         self.crop_padding = int(crop_padding)
         self.flip = bool(flip)
         self.channels_last = bool(channels_last)
+        # mean and std as (1, 3, 1, 1) tensors, made once per device and reused by every batch
+        self._stats: Dict[torch.device, Tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def stats_on(self, device: Union[str, torch.device]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``(mean, std)`` as ``float32 (1, 3, 1, 1)`` tensors on ``device``.
+
+        They are built on the first call for a device and cached: a training loop calls the
+        transform once per batch, and a new device tensor per batch would mean a small
+        host-to-device copy (and, on CUDA, a synchronisation) every time.
+        """
+        device = torch.device(device)
+        if device not in self._stats:
+            shape = (1, 3, 1, 1)
+            self._stats[device] = (torch.tensor(self.mean, dtype=torch.float32).view(shape).to(device),
+                                   torch.tensor(self.std, dtype=torch.float32).view(shape).to(device))
+        return self._stats[device]
 
     def __repr__(self) -> str:
         return (f"BatchTransform(image_size={self.image_size}, crop_padding={self.crop_padding}, "
@@ -289,9 +327,8 @@ class BatchTransform:
             images = random_crop(images, self.crop_padding)
         if self.flip:
             images = random_flip(images)
-        mean = torch.tensor(self.mean, device=images.device).view(1, 3, 1, 1)
-        std = torch.tensor(self.std, device=images.device).view(1, 3, 1, 1)
-        x = (images.float().div_(255) - mean) / std
+        mean, std = self.stats_on(images.device)
+        x = images.float().div_(255).sub_(mean).div_(std)
         if tuple(x.shape[-2:]) != (self.image_size, self.image_size):
             x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
                               align_corners=False, antialias=False)
@@ -441,8 +478,13 @@ def make_scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, epochs: int
       ``eta_min + (lr - eta_min) * (1 + cos(pi * t / epochs)) / 2`` and reaches ``eta_min``
       after the last epoch (the source set ``T_max=200`` for 100 epochs and stopped halfway).
     * ``"onecycle"``: ``OneCycleLR(max_lr=<the optimizer's learning rate>, epochs,
-      steps_per_epoch)`` (warm-up from ``max_lr / 25`` over the first 30% of the steps, then
-      cosine decay), stepped after every batch (Smith & Topin, "Super-Convergence", 2017).
+      steps_per_epoch)`` with PyTorch's defaults: over the first 30% of the steps the rate
+      rises from ``max_lr / 25`` to ``max_lr`` while the momentum (SGD's ``momentum``,
+      Adam's ``beta1``) falls from 0.95 to 0.85; over the rest the rate decays along a
+      cosine to ``max_lr / 25 / 1e4`` while the momentum climbs back to 0.95. The
+      optimizer's own momentum setting is therefore replaced during the run (see
+      :func:`schedule_trace`). Stepped after every batch (Smith & Topin,
+      "Super-Convergence", 2017).
     * ``"constant"``: no scheduler.
 
     Returns:
@@ -462,6 +504,43 @@ def make_scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, epochs: int
     return None, "epoch"
 
 
+def schedule_trace(recipe: Recipe, epochs: int, steps_per_epoch: int,
+                   batch_size: Optional[int] = None) -> Dict[str, list]:
+    """Learning rate and momentum of every optimizer step under ``recipe``'s schedule.
+
+    Builds the recipe's optimizer on a single dummy parameter and its scheduler, and records
+    what the optimizer really uses at each step, without training anything.
+
+    Args:
+        recipe: the recipe (its optimizer, learning rate and schedule matter).
+        epochs, steps_per_epoch: the length of the run (positive).
+        batch_size: the training batch size (sets the peak rate through :meth:`Recipe.lr_for`).
+
+    Returns:
+        ``{"lr": [...], "momentum": [...]}``, one float per optimizer step
+        (``epochs * steps_per_epoch`` of them). ``momentum`` is SGD's ``momentum`` or
+        Adam/AdamW's ``beta1``.
+
+    Raises:
+        ValueError: if ``epochs`` or ``steps_per_epoch`` is not positive.
+    """
+    dummy = nn.Linear(1, 1, bias=False)
+    optimizer = make_optimizer(dummy, recipe, batch_size)
+    scheduler, every = make_scheduler(optimizer, recipe, epochs, steps_per_epoch)
+    lrs, moms = [], []
+    group = optimizer.param_groups[0]
+    for _ in range(epochs):
+        for _ in range(steps_per_epoch):
+            lrs.append(float(group["lr"]))
+            moms.append(float(group["betas"][0] if "betas" in group else group.get("momentum", 0.0)))
+            optimizer.step()  # no gradients: nothing changes; keeps the scheduler's order check quiet
+            if scheduler is not None and every == "batch":
+                scheduler.step()
+        if scheduler is not None and every == "epoch":
+            scheduler.step()
+    return {"lr": lrs, "momentum": moms}
+
+
 def cosine_lr(t: float, t_max: float, eta_max: float, eta_min: float = 0.0) -> float:
     """Cosine annealing: ``eta_min + (eta_max - eta_min) * (1 + cos(pi * t / t_max)) / 2``.
 
@@ -477,16 +556,73 @@ def make_loss(recipe: Recipe) -> nn.Module:
     return nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
 
 
-def runtime_options(device: torch.device) -> Dict[str, bool]:
-    """Speed settings for ``device``: bf16 autocast and channels_last on CUDA, neither elsewhere."""
-    cuda = torch.device(device).type == "cuda"
-    return {"amp": cuda, "channels_last": cuda}
+def runtime_options(device: Union[str, torch.device]) -> Dict[str, Any]:
+    """Speed settings for training and testing on ``device``.
+
+    Returns:
+        ``{"amp": torch.dtype or None, "channels_last": bool}``: ``amp`` is the autocast
+        dtype of :func:`book_utils.train.amp_dtype` (bf16 on CUDA with compute capability
+        >= 8 and on a CPU with native bf16, fp16 on 7.x GPUs, ``None`` elsewhere);
+        ``channels_last`` is switched on wherever mixed precision is (cuDNN's tensor-core
+        kernels and oneDNN's bf16 convolutions both prefer NHWC), never in plain fp32 on a
+        CPU, where it does not pay.
+    """
+    from . import train
+    device = torch.device(device)
+    dtype = train.amp_dtype(device)
+    return {"amp": dtype, "channels_last": dtype is not None}
+
+
+def training_speed(recipe: Recipe, device: Union[str, torch.device], batch_size: int,
+                   steps: int = 3) -> float:
+    """Measured training throughput of ``recipe``'s model on ``device``, in images per second.
+
+    Times ``steps`` optimizer steps (forward, backward, update) on random batches of
+    ``batch_size`` images of ``recipe.image_size`` pixels, after one untimed warm-up step,
+    with the settings of :func:`runtime_options`. A page uses it to say how long a run will
+    take before starting it. The model is built from a private generator (seed 0), so the
+    caller's random state is left as it was.
+
+    Raises:
+        ValueError: if ``batch_size`` or ``steps`` is not a positive integer.
+    """
+    import time
+    from . import train
+    for name, value in (("batch_size", batch_size), ("steps", steps)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    device = torch.device(device)
+    opts = runtime_options(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda *_: None)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(0)
+        model = make_model(recipe).to(device)
+        if opts["channels_last"]:
+            model = model.to(memory_format=torch.channels_last)
+        optimizer = make_optimizer(model, recipe, batch_size)
+        size = recipe.image_size
+        x = torch.randn(batch_size, 3, size, size, device=device)
+        if opts["channels_last"]:
+            x = x.contiguous(memory_format=torch.channels_last)
+        y = torch.randint(0, 10, (batch_size,), device=device)
+        for k in range(steps + 1):          # step 0 is an untimed warm-up
+            if k == 1:
+                sync(device)
+                start = time.perf_counter()
+            with train.autocast(device, opts["amp"]):
+                loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        sync(device)
+        return batch_size * steps / (time.perf_counter() - start)
 
 
 # --------------------------------------------------------------------------- evaluation
 
 @torch.no_grad()
-def evaluate_model(model: nn.Module, loader, tta_flip: bool = False, amp: bool = False,
+def evaluate_model(model: nn.Module, loader, tta_flip: bool = False,
+                   amp: Union[bool, None, str, torch.dtype] = None,
                    channels_last: bool = False) -> Dict[str, Any]:
     """Test loss, accuracy and predictions, optionally with flip test-time augmentation.
 
@@ -497,6 +633,13 @@ def evaluate_model(model: nn.Module, loader, tta_flip: bool = False, amp: bool =
     Args:
         model: the trained network (its train/eval mode is restored afterwards).
         loader: yields ``(images float (B, 3, H, W), labels int64 (B,))``.
+        tta_flip: also predict the mirror image of every test image and average.
+        amp: mixed precision of the forward passes, as :func:`book_utils.train.resolve_amp`
+            reads it: a dtype (e.g. ``runtime_options(device)["amp"]``), ``None``/``False``
+            for float32, ``True``/``"auto"`` for :func:`book_utils.train.amp_dtype` of the
+            model's device. The context comes from :func:`book_utils.train.autocast`;
+            log-probabilities are always computed in float32.
+        channels_last: convert each batch to ``torch.channels_last``.
 
     Returns:
         ``{"loss": mean cross-entropy per test image (plain, without label smoothing),
@@ -506,11 +649,12 @@ def evaluate_model(model: nn.Module, loader, tta_flip: bool = False, amp: bool =
     Raises:
         ValueError: if the loader yields no images.
     """
+    from . import train
     device = next(model.parameters()).device
+    dtype = train.resolve_amp(amp, device)
     was_training = model.training
     model.eval()
     losses, preds, targets = [], [], []
-    ctx = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if (amp and device.type == "cuda") else None
     try:
         for x, y in loader:
             x, y = x.to(device), torch.as_tensor(y).to(device)
@@ -519,10 +663,7 @@ def evaluate_model(model: nn.Module, loader, tta_flip: bool = False, amp: bool =
             views = [x, x.flip(-1)] if tta_flip else [x]
             log_probs = []
             for v in views:
-                if ctx is not None:
-                    with ctx():
-                        logits = model(v)
-                else:
+                with train.autocast(device, dtype):
                     logits = model(v)
                 log_probs.append(F.log_softmax(logits.float(), dim=1))
             if len(log_probs) == 1:
@@ -597,16 +738,42 @@ class RunResult:
         }
 
 
+def checkpoint_file(recipe: Recipe, profile: str, epochs: int, batch_size: int, train_images: int,
+                    seed: int = 0) -> Path:
+    """The persistent checkpoint file of one run of ``recipe``.
+
+    The name holds everything that changes what is trained (recipe, profile, image size,
+    epochs, batch size, number of training images, seed), so a re-run of the same page
+    cell finds its own checkpoint and resumes, and a run with other settings never picks up
+    a wrong one. The folder is :func:`book_utils.train.checkpoint_dir`
+    (``$CNN_BOOK_CHECKPOINTS``, default under the cache folder).
+
+    Returns:
+        ``train.checkpoint_path(recipe.name, profile, size=..., epochs=..., batch=...,
+        train=..., seed=...)``.
+
+    Raises:
+        ValueError: for a profile other than ``quick``/``full`` or sizes that are not
+            positive integers (from :func:`book_utils.train.checkpoint_path`).
+    """
+    from . import train
+    return Path(train.checkpoint_path(recipe.name, profile, size=recipe.image_size, epochs=epochs,
+                                      batch=batch_size, train=train_images, seed=seed))
+
+
 def run_recipe(recipe: Recipe, train_data, test_data, epochs: int, batch_size: int,
                device: Optional[torch.device] = None, train_indices=None, test_indices=None,
-               checkpoint: Optional[PathLike] = None, seed: int = 0, eval_batch_size: int = 256,
+               checkpoint: Union[bool, PathLike, None] = True, profile: Optional[str] = None,
+               resume: bool = True, seed: int = 0, eval_batch_size: int = 256,
                val_each_epoch: bool = True, on_epoch_end: Optional[Callable] = None,
-               progress: Optional[bool] = None, keep_model: bool = True) -> RunResult:
+               progress: Optional[bool] = None, keep_model: bool = True,
+               eta_after: float = 0.0) -> RunResult:
     """Train and test one recipe end to end (what the pages do step by step).
 
     Seeds torch, builds the model, optimizer, schedule and :class:`DeviceBatches`, trains with
     :func:`book_utils.train.fit` (checkpoint after every epoch, resumed if the file exists),
-    then evaluates on the test images with the recipe's test-time augmentation.
+    then evaluates on the test images with the recipe's test-time augmentation. Mixed
+    precision and ``channels_last`` follow :func:`runtime_options`.
 
     Args:
         recipe: what to train.
@@ -614,13 +781,20 @@ def run_recipe(recipe: Recipe, train_data, test_data, epochs: int, batch_size: i
         epochs, batch_size: how much to train.
         device: default :func:`book_utils.train.choose_device`.
         train_indices, test_indices: optional subsets.
-        checkpoint: file for per-epoch checkpoints (resume if it exists).
+        checkpoint: ``True`` (default): the persistent file :func:`checkpoint_file` names,
+            so re-running after an interruption resumes; a path: that file; ``False`` or
+            ``None``: no checkpoints.
+        profile: the profile named in the checkpoint file (default: the active one).
+        resume: continue from an existing checkpoint (``False``: train afresh and overwrite it).
         seed: seeds the weights and, per epoch, the order and augmentation.
         val_each_epoch: also measure test loss/accuracy after every epoch (for curves).
+        eta_after: work still planned after this run, in epochs of this run; ``fit`` adds it
+            to the time it predicts after the first epoch.
 
     Returns:
         A :class:`RunResult`.
     """
+    from .profiles import active_profile
     from .train import choose_device, confusion_matrix, fit, seed_everything
 
     device = choose_device() if device is None else torch.device(device)
@@ -633,13 +807,19 @@ def run_recipe(recipe: Recipe, train_data, test_data, epochs: int, batch_size: i
                                   transform=recipe.train_transform(), indices=train_indices, seed=seed)
     test_batches = DeviceBatches(test_data, eval_batch_size, shuffle=False, device=device,
                                  transform=recipe.test_transform(), indices=test_indices)
+    if checkpoint is True:
+        checkpoint = checkpoint_file(recipe, profile or active_profile(), epochs, batch_size,
+                                     train_batches.num_samples, seed)
+    elif checkpoint is False:
+        checkpoint = None
     optimizer = make_optimizer(model, recipe, batch_size)
     scheduler, step = make_scheduler(optimizer, recipe, epochs, len(train_batches))
     history = fit(model, train_batches, optimizer, epochs, loss_fn=make_loss(recipe), device=device,
                   scheduler=scheduler, scheduler_step=step,
                   val_loader=test_batches if val_each_epoch else None, val_loss_fn=nn.CrossEntropyLoss(),
                   amp=opts["amp"], channels_last=opts["channels_last"], checkpoint=checkpoint,
-                  progress=progress, on_epoch_end=on_epoch_end, seed=seed)
+                  resume=resume, progress=progress, on_epoch_end=on_epoch_end, seed=seed,
+                  eta_after=eta_after)
     test = evaluate_model(model, test_batches, tta_flip=recipe.tta_flip, **opts)
     cm = confusion_matrix(test["preds"], test["targets"], len(train_data.classes))
     return RunResult(recipe, history, test, cm, model if keep_model else None,
@@ -690,7 +870,8 @@ def plot_recorded(recorded: Dict[str, Any], title: Optional[str] = None):
 
 def comparison_table(runs: Sequence[RunResult], recorded: Optional[Dict[str, Any]], profile: str,
                      data_label: str) -> str:
-    """A text table: this run's test accuracy per recipe beside the recorded full GPU run.
+    """A text table (at most 80 columns): this run's test accuracy per recipe beside the
+    recorded full run.
 
     Args:
         runs: this run's results.
@@ -698,20 +879,52 @@ def comparison_table(runs: Sequence[RunResult], recorded: Optional[Dict[str, Any
             ``None``; recorded numbers are only shown when there is one, otherwise the column
             says ``not recorded``.
         profile: the profile of ``runs``; data_label: e.g. ``"CIFAR-10 (JPEG copy)"``.
+
+    Returns:
+        The table as one string: a data line, a header, one line per run and a last line
+        that names the recorded run's device (or says that none is recorded).
     """
-    head = (f"{'recipe':<18} {'this run (' + profile + ')':>22} {'recorded full GPU run':>22}"
-            f" {'s/epoch here':>13} {'s/epoch recorded':>17}")
-    lines = [f"data: {data_label}", head, "-" * len(head)]
+    head = (f"{'recipe':<17}{'this run':>9}{'test imgs':>10}{'s/epoch':>9}"
+            f"{'recorded':>10}{'rec. s/ep':>10}")
+    lines = [f"data: {data_label}; this run: {profile} profile", head, "-" * len(head)]
     for r in runs:
         rec = (recorded or {}).get("runs", {}).get(r.recipe.name)
-        rec_acc = f"{100 * rec['test_accuracy']:.2f}%" if rec else "not recorded"
+        rec_acc = f"{100 * rec['test_accuracy']:.2f}%" if rec else "none"
         rec_t = f"{rec['seconds_per_epoch']:.1f}" if rec else "-"
-        lines.append(f"{r.recipe.name:<18} {100 * r.test['accuracy']:>21.2f}% {rec_acc:>22}"
-                     f" {r.seconds_per_epoch:>13.1f} {rec_t:>17}")
-    if recorded is None:
-        lines.append(NOT_RECORDED)
-    else:
-        lines.append(recorded_status(recorded))
+        lines.append(f"{r.recipe.name:<17}{100 * r.test['accuracy']:>8.2f}%{r.test['n']:>10,}"
+                     f"{r.seconds_per_epoch:>9.1f}{rec_acc:>10}{rec_t:>10}")
+    status = NOT_RECORDED if recorded is None else recorded_status(recorded)
+    lines += textwrap.wrap(status, 80, break_on_hyphens=False)
+    return "\n".join(lines)
+
+
+def per_class_table(classes: Sequence[str], accuracies: Dict[str, torch.Tensor]) -> str:
+    """Per-class test accuracy of one or more runs as a narrow text table.
+
+    Args:
+        classes: the class names (one row each).
+        accuracies: column label -> ``(K,)`` accuracies in ``[0, 1]`` (e.g. from
+            :func:`per_class_accuracy`), at most five columns so a line stays within 80
+            characters.
+
+    Returns:
+        The table, plus a last line that counts, per column, the classes recalled above 0%.
+
+    Raises:
+        ValueError: for more than five columns or a column whose length is not ``len(classes)``.
+    """
+    if not 1 <= len(accuracies) <= 5:
+        raise ValueError(f"accuracies needs one to five columns, got {len(accuracies)}")
+    cols = {label: torch.as_tensor(acc, dtype=torch.float64) for label, acc in accuracies.items()}
+    for label, acc in cols.items():
+        if acc.shape != (len(classes),):
+            raise ValueError(f"column {label!r} has shape {tuple(acc.shape)}, expected ({len(classes)},)")
+    width = max(12, *(len(label) + 2 for label in cols))
+    lines = [f"{'class':<12}" + "".join(f"{label:>{width}}" for label in cols)]
+    for k, name in enumerate(classes):
+        lines.append(f"{name:<12}" + "".join(f"{100 * float(acc[k]):>{width - 1}.1f}%" for acc in cols.values()))
+    lines.append(f"{'above 0%':<12}" + "".join(f"{int((acc > 0).sum()):>{width - 3}} of {len(classes)}"[-width:]
+                                               for acc in cols.values()))
     return "\n".join(lines)
 
 
