@@ -25,7 +25,29 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-__all__ = ["LayerRow", "LayerTable", "layer_table", "describe_module", "count_macs"]
+__all__ = ["LayerRow", "LayerTable", "layer_table", "describe_module", "count_macs", "TEXT_WIDTH",
+           "TYPE_ABBREVIATIONS"]
+
+#: Characters per line of a printed table: what one line of a code or output block of the HTML
+#: book shows at a 1280-px window without scrolling (see ``_static/cnn-book.css``).
+TEXT_WIDTH = 80
+#: Short names used for long module class names when a table must be narrowed to fit.
+TYPE_ABBREVIATIONS: Dict[str, str] = {
+    "LocalResponseNorm": "LRN",
+    "DepthwiseSeparableConv2d": "DWSepConv",
+    "AdaptiveAvgPool2d": "AdaptAvg",
+    "AdaptiveMaxPool2d": "AdaptMax",
+    "BatchNorm2d": "BN2d",
+    "Sequential": "Seq",
+    "BasicBlock": "Block",
+    "PlainBlock": "Plain",
+    "LeakyReLU": "LReLU",
+}
+
+
+def _shape(shape: Sequence[int]) -> str:
+    """``(96, 55, 55)`` -> ``"96x55x55"`` (the notation of the config column)."""
+    return "x".join(str(s) for s in shape)
 
 
 @dataclass(frozen=True)
@@ -76,28 +98,63 @@ class LayerTable:
                 return r
         raise KeyError(f"no row named {name!r}; rows: {[r.name for r in self.rows]}")
 
-    def to_text(self, show_type: bool = True, show_config: bool = True, skip: Sequence = ()) -> str:
-        """Fixed-width table: layer, [type,] [config,] output shape, params, MACs, then the totals.
+    def to_text(self, show_type: bool = True, show_config: bool = True, skip: Sequence = (),
+                width: Optional[int] = TEXT_WIDTH) -> str:
+        """Fixed-width table: layer, [type,] [config,] output, params, MACs, then the totals.
+
+        The table is made to fit ``width`` characters (80 by default: one line of a code or
+        output block of the HTML book). Shapes are written ``96x55x55``. When the full table is
+        wider, it is narrowed one step at a time until it fits: long module class names are
+        abbreviated (a key line below the table expands them), then MACs are given in millions
+        (``105.4M``), then the type column and finally the config column are left out. Layer
+        names and parameter counts are never shortened.
 
         Args:
             show_type: include the module class name column.
             show_config: include the hyper-parameter column (:func:`describe_module`).
             skip: module classes (or class names) whose rows are left out, e.g.
                 ``(nn.ReLU, nn.Dropout)``; the totals still count the whole model.
+            width: the widest line allowed; ``None`` keeps every column in full.
+
+        Raises:
+            ValueError: if ``width`` is not a positive int.
         """
+        if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
+            raise ValueError(f"width must be a positive int (characters per line) or None, got {width!r}")
         skipped = {c if isinstance(c, str) else c.__name__ for c in skip}
+        rows = [r for r in self.rows if r.kind not in skipped]
+        steps = [dict(abbreviate=False, millions=False, show_type=show_type, show_config=show_config)]
+        if width is not None:
+            for change in (dict(abbreviate=True), dict(millions=True), dict(show_type=False),
+                           dict(show_config=False)):
+                steps.append({**steps[-1], **change})
+        for step in steps:
+            text = self._format(rows, note_width=width or TEXT_WIDTH, **step)
+            if width is None or max(len(line) for line in text.splitlines()) <= width:
+                break
+        return text
+
+    def _format(self, rows: Sequence[LayerRow], abbreviate: bool, millions: bool, show_type: bool,
+                show_config: bool, note_width: int) -> str:
+        used = {}
+
+        def kind(name: str) -> str:
+            short = TYPE_ABBREVIATIONS.get(name) if abbreviate else None
+            if short:
+                used[short] = name
+            return short or name
+
+        def macs(n: int) -> str:
+            return f"{n / 1e6:,.1f}M" if millions else f"{n:,}"
+
         head = (["layer"] + (["type"] if show_type else []) + (["config"] if show_config else [])
-                + ["output shape", "params", "MACs"])
+                + ["output", "params", "MACs"])
         body = []
-        for r in self.rows:
-            if r.kind in skipped:
-                continue
-            shape = " x ".join(str(s) for s in r.output_shape)
-            body.append([r.name] + ([r.kind] if show_type else []) + ([r.config] if show_config else [])
-                        + [shape, f"{r.params:,}", f"{r.macs:,}"])
+        for r in rows:
+            body.append([r.name] + ([kind(r.kind)] if show_type else []) + ([r.config] if show_config else [])
+                        + [_shape(r.output_shape), f"{r.params:,}", macs(r.macs)])
         body.append(["total"] + ([""] if show_type else []) + ([""] if show_config else [])
-                    + [" x ".join(str(s) for s in self.output_shape[1:]),
-                       f"{self.total_params:,}", f"{self.total_macs:,}"])
+                    + [_shape(self.output_shape[1:]), f"{self.total_params:,}", macs(self.total_macs)])
         widths = [max(len(line[i]) for line in [head] + body) for i in range(len(head))]
         numeric = {len(head) - 1, len(head) - 2}
 
@@ -107,6 +164,12 @@ class LayerTable:
 
         rule = "-" * len(fmt(head))
         lines = [fmt(head), rule] + [fmt(line) for line in body[:-1]] + [rule, fmt(body[-1])]
+        notes = [f"{short} = {name}" for short, name in sorted(used.items())]
+        if millions:
+            notes.append("MACs in millions (M)")
+        joined = "; ".join(notes)
+        if notes:
+            lines += [joined] if len(joined) <= note_width else notes
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -117,11 +180,18 @@ def describe_module(module: nn.Module) -> str:
     """A short, human-readable hyper-parameter string for common layers.
 
     ``Conv2d(3, 96, 11, stride=4)`` -> ``"11x11/4, 3->96"``; a padded or grouped convolution adds
-    ``", p2"`` or ``", g2"``; pooling -> ``"3x3/2 max"``; ``Linear(9216, 4096)`` -> ``"9216->4096"``.
+    ``", p2"`` or ``", g2"``; pooling -> ``"3x3/2 max"``; ``Linear(9216, 4096)`` -> ``"9216->4096"``;
+    a depthwise separable block (``depthwise`` and ``pointwise`` convolutions, as in
+    :class:`book_utils.models.mobilenet.DepthwiseSeparableConv2d`) -> ``"dw 3x3/2, 64->128"``.
     Other modules give ``""``.
     """
     def pair(v):
         return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+    depthwise, pointwise = getattr(module, "depthwise", None), getattr(module, "pointwise", None)
+    if isinstance(depthwise, nn.Conv2d) and isinstance(pointwise, nn.Conv2d):
+        kh, kw = depthwise.kernel_size
+        return f"dw {kh}x{kw}/{depthwise.stride[0]}, {depthwise.in_channels}->{pointwise.out_channels}"
 
     if isinstance(module, nn.Conv2d):
         kh, kw = module.kernel_size

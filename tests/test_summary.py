@@ -61,3 +61,50 @@ def test_errors():
         layer_table(LeNet5(), (1, 1, 28, 28), depth=0)
     with pytest.raises(ValueError, match="expects a batch"):           # the model's own check
         layer_table(LeNet5(), (1, 1, 32, 32))
+
+
+def _widest(text):
+    return max(len(line) for line in text.splitlines())
+
+
+def test_tables_fit_80_columns_and_keep_params_and_macs():
+    from book_utils.models import AlexNet, MobileNetV1, YOLOv1
+
+    alexnet = layer_table(AlexNet(num_classes=1000), (1, 3, 227, 227))
+    with torch.device("meta"):
+        yolo = layer_table(YOLOv1(num_classes=20, grid_size=7, num_boxes=2), (1, 3, 448, 448), depth=2)
+    mobile = layer_table(MobileNetV1(num_classes=1000), (1, 3, 224, 224), depth=2)
+    for table, text in [(alexnet, alexnet.to_text(skip=(nn.ReLU, nn.Dropout))), (yolo, str(yolo)),
+                        (mobile, str(mobile))]:
+        assert _widest(text) <= 80, text
+        head = text.splitlines()[0].split()
+        assert head[-2:] == ["params", "MACs"]
+        assert any(line.startswith("total") and f"{table.total_params:,}" in line
+                   for line in text.splitlines())
+        for row in table.rows:
+            if row.params:
+                assert f"{row.params:,}" in text         # parameter counts are never shortened
+    # AlexNet needs abbreviations and MACs in millions; the key lines say so
+    text = alexnet.to_text(skip=(nn.ReLU, nn.Dropout))
+    assert "LRN = LocalResponseNorm" in text and "MACs in millions (M)" in text
+    conv1 = alexnet.row("features.0")
+    assert conv1.macs == 96 * 55 * 55 * 3 * 11 * 11
+    assert "105.4M" in text
+    # MobileNet keeps exact MACs: abbreviated type names are enough to fit
+    assert "568,740,352" in str(mobile) and "DWSepConv = DepthwiseSeparableConv2d" in str(mobile)
+    assert "dw 3x3/2, 64->128" in str(mobile)
+
+
+def test_full_width_table_and_width_errors():
+    from book_utils.models import AlexNet
+
+    table = layer_table(AlexNet(num_classes=1000), (1, 3, 227, 227))
+    full = table.to_text(width=None)
+    assert "LocalResponseNorm" in full and "105,415,200" in full and _widest(full) > 80
+    assert "96x55x55" in full                           # shapes in the notation of the config
+    narrow = table.to_text(width=60)
+    assert _widest(narrow) <= 60
+    assert narrow.splitlines()[0].split() == ["layer", "output", "params", "MACs"]   # type, config left out
+    for bad in (0, -3, 2.5, True, "80"):
+        with pytest.raises(ValueError, match="width"):
+            table.to_text(width=bad)

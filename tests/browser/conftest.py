@@ -103,3 +103,30 @@ def browser():
 def inspector(site, browser) -> Inspector:
     """Opens each page once and remembers what a reader would see there."""
     return Inspector(site, browser)
+
+
+class LayoutInspector:
+    """Opens each page once per viewport (desktop 1280 px, phone 390 px) for the layout checks.
+
+    Screenshots: ``<shots>/<page>@1280.png`` and ``<page>@390.png`` (full page, as loaded).
+    """
+
+    def __init__(self, site: BookSite, browser):
+        self.site = site
+        self.browser = browser
+        self._reports = {}
+
+    def report(self, docname: str, viewport: str):
+        from .layout import VIEWPORTS, inspect_layout
+
+        key = (docname, viewport)
+        if key not in self._reports:
+            shot = self.site.shots / f"{docname.replace('/', '__')}@{VIEWPORTS[viewport][0]}.png"
+            self._reports[key] = inspect_layout(self.browser, self.site.url(docname), docname, viewport, shot)
+        return self._reports[key]
+
+
+@pytest.fixture(scope="session")
+def layout(site, browser) -> LayoutInspector:
+    """Layout reports (what is clipped or raw) per page and viewport; see ``layout.py``."""
+    return LayoutInspector(site, browser)

@@ -17,8 +17,9 @@ Checks, per page and viewport:
                    ``/root/...``, ``/home/...``, ``/work/...``) anywhere in the page text,
                    folded cells included.
 ``bold_glue``      a glued value (``{glue:text}``) drawn bolder than the sentence around it.
-``sidebar``        (phone only) tapping the menu button does not show the navigation sidebar,
-                   or tapping the contents button does not show the page's contents.
+``sidebar``        on a phone, tapping the menu button does not show the navigation sidebar,
+                   or tapping the contents button does not show the page's contents; on a
+                   desktop, clicking the menu button does not fold the sidebar (and back).
 """
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 #: Checks that apply at each viewport. Code/output/table widths are a desktop promise (on a
 #: phone, 80-column code scrolls sideways by design); equations must fit at both widths.
 CHECKS = {
-    "desktop": ("raw_math", "wide_equation", "wide_block", "wide_table", "machine_path", "bold_glue"),
+    "desktop": ("raw_math", "wide_equation", "wide_block", "wide_table", "machine_path", "bold_glue",
+                "sidebar"),
     "phone": ("raw_math", "wide_equation", "sidebar"),
 }
 #: Overflow below this many CSS pixels is rounding, not clipping.
@@ -272,6 +274,27 @@ def measure(page, docname: str, viewport: str) -> LayoutReport:
     return report
 
 
+def fold_sidebar(page, docname: str, viewport: str) -> list[Offender]:
+    """Desktop: the visible ☰ button folds the navigation sidebar, a second click unfolds it."""
+    state = ("() => { const s = document.getElementById('pst-primary-sidebar');"
+             " if (!s) return 'missing'; const r = s.getBoundingClientRect();"
+             " const gone = s.classList.contains('pst-sidebar-hidden') || !s.offsetParent ||"
+             " r.right <= 0 || r.width === 0 || getComputedStyle(s).visibility === 'hidden';"
+             " return gone ? 'folded' : 'shown'; }")
+    buttons = page.locator(".primary-toggle").locator("visible=true")
+    if buttons.count() == 0:
+        return [Offender(docname, viewport, "sidebar", "menu button", "no visible ☰ button")]
+    states = [page.evaluate(state)]
+    for _ in range(2):
+        buttons.first.click()
+        page.wait_for_timeout(300)
+        states.append(page.evaluate(state))
+    if states != ["shown", "folded", "shown"]:
+        return [Offender(docname, viewport, "sidebar", "menu (☰) button",
+                         f"sidebar before / after a click / after a second click: {' / '.join(states)}")]
+    return []
+
+
 def tap_sidebars(page, docname: str, viewport: str) -> list[Offender]:
     """Tap the menu and the contents buttons as a phone reader would; offenders if nothing shows.
 
@@ -321,7 +344,9 @@ def inspect_layout(browser, url: str, docname: str, viewport: str, screenshot=No
         load_page(page, url)
         if screenshot is not None:
             page.screenshot(path=str(screenshot), full_page=True)
-        sidebar = tap_sidebars(page, docname, viewport) if "sidebar" in CHECKS[viewport] else []
+        sidebar = []
+        if "sidebar" in CHECKS[viewport]:
+            sidebar = (tap_sidebars if phone else fold_sidebar)(page, docname, viewport)
         report = measure(page, docname, viewport)
         report.offenders.extend(sidebar)
         report.screenshot = screenshot
