@@ -2,65 +2,199 @@
 
 All labels are English so that no CJK font is needed. Every function returns the matplotlib
 ``Figure`` it drew (the notebook shows it).
+
+Readable in the book. The HTML book shows a figure at most :data:`COLUMN_PX` CSS pixels wide
+(the text column at a 1280-px window, measured in Chromium); a wider image is scaled down, and
+its text with it. The figures here are sized to that column (:data:`COLUMN_INCHES` at the
+inline backend's 100 dpi) with fonts that come out at least :data:`MIN_TEXT_PX` pixels high.
+:func:`figure_text_px` measures that for any figure (the tests use it), and
+:func:`readable_fontsize` gives the font size in points that reaches it. Numbers written on a
+colour map (:func:`annotate_cells`) are white on dark cells and black on light ones.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+#: Width in CSS pixels of an output image in the HTML book at a 1280-px window (Chromium).
+COLUMN_PX = 688
+#: Smallest text height (CSS pixels, the font's em size) a figure may show at that width.
+MIN_TEXT_PX = 9.0
+#: Size the figures here aim at for their small text (tick labels, legends, numbers in cells).
+SMALL_TEXT_PX = 11.0
+#: Figure width that fills the column at the inline backend's 100 dpi (with its 0.1 in padding).
+COLUMN_INCHES = 6.8
+#: Padding the inline backend adds around a tight bounding box (``savefig.pad_inches``).
+_PAD_INCHES = 0.1
 
-def plot_history(history, title: Optional[str] = None, smooth: int = 20):
-    """Loss per batch (with a moving average) and per-epoch accuracy.
+
+def display_scale(fig, column_px: float = COLUMN_PX) -> float:
+    """How much the book shrinks ``fig``'s PNG: ``min(1, column_px / image width in px)``.
+
+    The image width is that of the tight bounding box the inline backend saves
+    (``bbox_inches="tight"``), padding included.
+    """
+    fig.canvas.draw()
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    width_px = (box.width + 2 * _PAD_INCHES) * fig.dpi
+    return min(1.0, column_px / width_px) if width_px > 0 else 1.0
+
+
+def figure_text_px(fig, column_px: float = COLUMN_PX) -> List[Tuple[float, str]]:
+    """Every text ``fig`` draws, with its size in CSS pixels as the book shows it, smallest first.
 
     Args:
-        history: a :class:`book_utils.train.History` (or anything with ``batch_loss`` and
-            ``epochs``).
+        fig: a ``matplotlib.figure.Figure``.
+        column_px: width available to the image (default :data:`COLUMN_PX`).
+
+    Returns:
+        ``[(px, text), ...]``: px is the font size (em) in points x dpi / 72, times
+        :func:`display_scale`. Only what is actually drawn counts (hidden axes and ticks do not).
+    """
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    sizes: List[Tuple[float, str]] = []
+
+    class _Recorder(RendererAgg):
+        def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+            if str(s).strip():
+                sizes.append((prop.get_size_in_points(), str(s)))
+            return super().draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+
+    scale = display_scale(fig, column_px)
+    width, height = fig.canvas.get_width_height()
+    fig.draw(_Recorder(width, height, fig.dpi))
+    return sorted((pt * fig.dpi / 72 * scale, text) for pt, text in sizes)
+
+
+def readable_fontsize(fig, px: float = SMALL_TEXT_PX, column_px: float = COLUMN_PX) -> float:
+    """Font size in points at which text on ``fig`` shows ``px`` CSS pixels high in the book.
+
+    Uses the figure's full width (a tight crop can only make the image narrower, and so its
+    text larger), so the result errs on the readable side.
+    """
+    width_px = fig.get_figwidth() * fig.dpi
+    scale = min(1.0, column_px / width_px) if width_px > 0 else 1.0
+    return px * 72 / (fig.dpi * scale)
+
+
+def contrast_text_color(rgba) -> str:
+    """``"white"`` on a dark colour, ``"black"`` on a light one (WCAG relative luminance < 0.4)."""
+    r, g, b = [float(c) for c in tuple(rgba)[:3]]
+
+    def linear(c):
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    return "white" if luminance < 0.4 else "black"
+
+
+def annotate_cells(ax, image, values=None, fmt: str = "{:g}", fontsize: Optional[float] = None):
+    """Write each value on its cell of a heat map, white on dark cells and black on light ones.
+
+    Args:
+        ax: the axis holding ``image``.
+        image: the ``AxesImage`` returned by ``ax.imshow(values, cmap=...)`` (its colour map
+            and norm decide each cell's colour).
+        values: ``(rows, cols)`` numbers to write (default: the image's own array).
+        fmt: ``str.format`` pattern of one value.
+        fontsize: points (default: :func:`readable_fontsize` of the figure).
+
+    Returns:
+        The list of ``Text`` artists, row by row.
+
+    Raises:
+        ValueError: if ``values`` is not 2-D or its shape differs from the image's.
+    """
+    data = np.asarray(image.get_array())
+    shown = data if values is None else np.asarray(values)
+    if shown.ndim != 2 or shown.shape != data.shape[:2]:
+        raise ValueError(f"values must be 2-D with the image's shape {data.shape[:2]}, got {shown.shape}")
+    size = fontsize if fontsize is not None else readable_fontsize(ax.figure)
+    texts = []
+    for (r, c), v in np.ndenumerate(shown):
+        color = contrast_text_color(image.cmap(image.norm(data[r, c])))
+        texts.append(ax.text(c, r, fmt.format(v), ha="center", va="center", fontsize=size, color=color))
+    return texts
+
+
+def plot_history(history, title: Optional[str] = None, smooth: int = 20):
+    """Loss per batch (with a moving average) and accuracy per epoch, sized to the book's column.
+
+    Args:
+        history: a :class:`book_utils.train.History` (or anything with ``batch_loss``,
+            ``batch_epoch`` and ``epochs``).
         title: optional figure title.
-        smooth: window (in batches) of the moving average drawn over the raw batch losses.
+        smooth: window (in batches) of the moving average drawn over the raw batch losses. It is
+            narrowed to half the number of batches on short runs, and left out (with its legend
+            entry) when fewer than 4 batches were recorded.
+
+    A run of one epoch has one accuracy value per split: it is drawn as labelled bars
+    ("after one epoch") instead of a lone dot on an epoch axis.
 
     Returns:
         The ``matplotlib.figure.Figure``.
 
     Raises:
-        ValueError: if the history holds no batches.
+        ValueError: if the history holds no batches, or ``smooth`` is not a positive int.
     """
     losses = np.asarray(history.batch_loss, dtype=float)
     if losses.size == 0:
         raise ValueError("the history has no recorded batches; train for at least one epoch first")
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))
+    if isinstance(smooth, bool) or not isinstance(smooth, (int, np.integer)) or smooth < 1:
+        raise ValueError(f"smooth must be a positive int (batches), got {smooth!r}")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 2.9),
+                                          gridspec_kw={"width_ratios": [3, 2]})
+    small = readable_fontsize(fig)
     steps = np.arange(1, losses.size + 1)
-    ax_loss.plot(steps, losses, color="tab:blue", alpha=0.3, lw=0.8, label="batch loss")
-    w = max(1, min(smooth, losses.size))
-    if w > 1:
+    # a handful of batches would be an invisible line: draw them as points
+    style = "o-" if losses.size < 4 else "-"
+    ax_loss.plot(steps, losses, style, color="tab:blue", alpha=0.35 if losses.size >= 4 else 0.8,
+                 lw=0.8, label="batch loss")
+    w = min(int(smooth), losses.size // 2)
+    if w >= 2:
         avg = np.convolve(losses, np.ones(w) / w, mode="valid")
-        ax_loss.plot(steps[w - 1:], avg, color="tab:blue", lw=2, label=f"moving average ({w} batches)")
-    epochs = history.epochs
-    if epochs:
-        ends = np.cumsum([history.batch_epoch.count(e["epoch"]) for e in epochs])
-        if "val_loss" in epochs[0]:
-            ax_loss.plot(ends, [e["val_loss"] for e in epochs], "o-", color="tab:orange",
-                         label="test loss (per epoch)")
+        ax_loss.plot(steps[w - 1:], avg, color="tab:blue", lw=2, label=f"mean of {w} batches")
+    epochs = list(history.epochs)
+    if epochs and "val_loss" in epochs[0]:
+        ends = np.cumsum([list(history.batch_epoch).count(e["epoch"]) for e in epochs])
+        ax_loss.plot(ends, [e["val_loss"] for e in epochs], "o-", color="tab:orange",
+                     label="test loss (epoch end)")
     ax_loss.set_xlabel("training step (batch)")
     ax_loss.set_ylabel("cross-entropy loss")
-    ax_loss.legend(fontsize=8)
+    ax_loss.legend(fontsize=small, frameon=False)
     ax_loss.grid(alpha=0.3)
-    if epochs:
+    if len(epochs) == 1:
+        _one_epoch_bars(ax_acc, epochs[0], small)
+    elif epochs:
         xs = [e["epoch"] for e in epochs]
         ax_acc.plot(xs, [100 * e["train_acc"] for e in epochs], "o-", label="train")
         if "val_acc" in epochs[0]:
             ax_acc.plot(xs, [100 * e["val_acc"] for e in epochs], "s-", label="test")
-        ax_acc.set_xticks(xs)
-    ax_acc.set_xlabel("epoch")
+        ax_acc.set_xticks(xs if len(xs) <= 10 else xs[:: int(np.ceil(len(xs) / 10))])
+        ax_acc.set_xlabel("epoch")
+        ax_acc.legend(fontsize=small, frameon=False)
     ax_acc.set_ylabel("accuracy (%)")
-    ax_acc.legend(fontsize=8)
     ax_acc.grid(alpha=0.3)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=small + 1)
     fig.tight_layout()
     return fig
+
+
+def _one_epoch_bars(ax, epoch: dict, fontsize: float) -> None:
+    """Accuracy of a one-epoch run: one labelled bar per split."""
+    names = ["train"] + (["test"] if "val_acc" in epoch else [])
+    values = [100 * epoch["train_acc"]] + ([100 * epoch["val_acc"]] if "val_acc" in epoch else [])
+    bars = ax.bar(names, values, color=["tab:blue", "tab:orange"][: len(names)], width=0.55)
+    for bar, v in zip(bars, values):
+        ax.text(bar.get_x() + bar.get_width() / 2, v, f"{v:.1f}%", ha="center", va="bottom",
+                fontsize=fontsize)
+    ax.set_ylim(0, 105)
+    ax.set_xlabel("after one epoch")
 
 
 def _to_display(img: torch.Tensor, mean=None, std=None) -> np.ndarray:
@@ -88,7 +222,9 @@ def show_images(images, labels: Sequence[int], classes: Optional[Sequence[str]] 
         labels: true labels, length ``N``.
         classes: class names indexed by label (default: the label numbers).
         preds: optional predicted labels, length ``N``.
-        ncols: images per row.
+        ncols: images per row at most; fewer when the titles are too long for the column
+            (the grid is sized to the book's text column, :data:`COLUMN_INCHES`).
+        size: side of one image in inches at most.
 
     Returns:
         The ``matplotlib.figure.Figure``.
@@ -104,23 +240,33 @@ def show_images(images, labels: Sequence[int], classes: Optional[Sequence[str]] 
         raise ValueError(f"got {n} images but {len(labels)} labels"
                          + ("" if preds is None else f" and {len(preds)} predictions"))
     name = (lambda k: str(classes[int(k)])) if classes is not None else (lambda k: str(int(k)))
-    ncols = max(1, min(ncols, n))
+    titles = []
+    for k in range(n):
+        if preds is None or int(preds[k]) == int(labels[k]):
+            titles.append(name(labels[k] if preds is None else preds[k]))
+        else:
+            titles.append(f"{name(preds[k])}\n(true: {name(labels[k])})")
+    # Fonts at the column's scale; as many panels per row as the longest title allows.
+    fontsize = SMALL_TEXT_PX * 72 / 100
+    widest = max(len(line) for t in titles for line in t.split("\n"))
+    panel_in = max(0.6, 0.62 * widest * fontsize / 72 + 0.12)
+    ncols = max(1, min(ncols, n, int(COLUMN_INCHES // panel_in)))
     nrows = (n + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
+    ncols = (n + nrows - 1) // nrows            # same number of rows, more evenly filled
+    side = min(size, COLUMN_INCHES / ncols)
+    title_lines = max(t.count("\n") + 1 for t in titles)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(side * ncols, (side + 0.17 * title_lines) * nrows + (0.3 if title else 0)))
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k >= n:
             continue
         img = _to_display(images[k], mean, std)
         ax.imshow(img, cmap="gray" if img.ndim == 2 else None, interpolation="nearest")
-        if preds is None:
-            ax.set_title(name(labels[k]), fontsize=8)
-        else:
-            ok = int(preds[k]) == int(labels[k])
-            ax.set_title(f"{name(preds[k])}\n(true: {name(labels[k])})" if not ok else name(preds[k]),
-                         fontsize=8, color="black" if ok else "tab:red")
+        wrong = preds is not None and int(preds[k]) != int(labels[k])
+        ax.set_title(titles[k], fontsize=fontsize, color="tab:red" if wrong else "black")
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=fontsize + 1.5)
     fig.tight_layout()
     return fig
 
@@ -145,19 +291,17 @@ def plot_confusion_matrix(cm, classes: Sequence[str], normalize: bool = True, ti
                          f"got {cm.shape}")
     shown = cm / np.maximum(cm.sum(1, keepdims=True), 1) if normalize else cm
     k = len(classes)
-    fig, ax = plt.subplots(figsize=(0.55 * k + 2, 0.5 * k + 1.5))
+    fig, ax = plt.subplots(figsize=(min(COLUMN_INCHES, 0.5 * k + 1.9), min(COLUMN_INCHES, 0.5 * k + 1.1)))
+    small = readable_fontsize(fig)
     im = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
-    ax.set_xticks(range(k), classes, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(k), classes, fontsize=8)
+    ax.set_xticks(range(k), classes, rotation=45, ha="right", fontsize=small + 0.5)
+    ax.set_yticks(range(k), classes, fontsize=small + 0.5)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    for i in range(k):
-        for j in range(k):
-            v = shown[i, j]
-            ax.text(j, i, f"{v:.2f}" if normalize else f"{int(v)}", ha="center", va="center",
-                    fontsize=6.5, color="white" if (v > 0.5 * (shown.max() or 1)) else "black")
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    annotate_cells(ax, im, shown, "{:.2f}" if normalize else "{:.0f}", fontsize=small)
+    bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    bar.ax.tick_params(labelsize=small + 0.5)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=small + 2)
     fig.tight_layout()
     return fig
