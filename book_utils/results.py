@@ -1,9 +1,13 @@
-"""Recorded results of full-profile (GPU) runs, shown on the pages beside the run just made.
+"""Recorded results of full-profile runs, shown on the pages beside the run just made.
 
 A results file is JSON at ``book_utils/results/<chapter>_full.json`` (shipped with the package,
 so Colab sees it too). It is written only by a real full-profile run on all of the data, e.g.
-``scripts/run_full_cifar.py`` or ``scripts/run_full_lenet.py``; the pages never show a number
-that no run produced: without a file they say :data:`NOT_RECORDED`.
+``scripts/run_full_cifar.py`` or the LeNet page run with ``CNN_BOOK_PROFILE=full
+CNN_BOOK_RECORD=1``; the pages never show a number that no run produced: without a file they
+say :data:`NOT_RECORDED`. A record names the device that made it (``environment.device``, e.g.
+``"CPU: AMD EPYC (2 cores)"`` or ``"NVIDIA H200"``); pages call it "a recorded full run".
+:func:`run_record` builds one run's summary: enough to show the trained model without a kernel
+(per-epoch curves, test accuracy and loss, per-class accuracy, confusion matrix).
 
 Schema (version :data:`RESULTS_SCHEMA`)::
 
@@ -19,11 +23,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import platform
 import re
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 import torch
 
@@ -81,6 +86,69 @@ def environment_info(device: torch.device) -> Dict[str, str]:
     return {"device": device_name(device), "device_type": torch.device(device).type,
             "torch": torch.__version__, "torchvision": torchvision.__version__,
             "cuda": str(torch.version.cuda), "python": platform.python_version()}
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def run_record(history, test: Dict[str, Any], confusion, classes: Sequence[str], train_seconds: float,
+               loss_points: int = 100, **details: Any) -> Dict[str, Any]:
+    """One run's summary for :func:`save_results`, with what a page draws from a record.
+
+    Args:
+        history: the :class:`book_utils.train.History` of the run.
+        test: the final test evaluation, ``{"loss": mean per sample, "accuracy": 0-1, "n": int}``
+            (:func:`book_utils.train.evaluate`).
+        confusion: ``(K, K)`` integer counts ``[true, predicted]`` over the same test images.
+        classes: the ``K`` class names.
+        train_seconds: wall seconds of training (all epochs, as measured by the page).
+        loss_points: the per-batch losses are stored as at most this many means of
+            consecutive batches (a loss curve without thousands of numbers).
+        **details: anything else worth keeping (recipe, threads, amp, ...), JSON-serialisable.
+
+    Returns:
+        ``{"test_accuracy", "test_loss", "test_images", "epochs": [per-epoch dicts],
+        "seconds_per_epoch", "train_seconds", "classes", "per_class_accuracy": [K fractions],
+        "confusion_matrix": K x K lists, "batch_loss_means", "batches_per_point", **details}``.
+
+    Raises:
+        ValueError: if the confusion matrix is not ``K x K`` for the ``K`` classes, its counts
+            do not add up to ``test["n"]``, a class has no test image, the history is empty,
+            or ``loss_points`` is not a positive integer.
+    """
+    cm = torch.as_tensor(confusion)
+    k = len(classes)
+    if cm.shape != (k, k) or cm.is_floating_point():
+        raise ValueError(f"confusion must be an integer {k} x {k} matrix for {k} classes, "
+                         f"got {tuple(cm.shape)} {cm.dtype}")
+    if int(cm.sum()) != int(test["n"]):
+        raise ValueError(f"the confusion matrix counts {int(cm.sum())} images but the test "
+                         f"evaluation counts {test['n']}: compute both on the same images")
+    per_class = cm.sum(1)
+    if bool((per_class == 0).any()):
+        raise ValueError("a class has no test image; per-class accuracy is undefined")
+    if not history.epochs:
+        raise ValueError("the history has no epoch; record a run that trained")
+    if isinstance(loss_points, bool) or not isinstance(loss_points, int) or loss_points < 1:
+        raise ValueError(f"loss_points must be a positive integer, got {loss_points!r}")
+    losses = torch.tensor(history.batch_loss, dtype=torch.float64)
+    step = max(1, math.ceil(losses.numel() / loss_points))
+    means = [float(chunk.mean()) for chunk in losses.split(step)] if losses.numel() else []
+    return _rounded({
+        "test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]),
+        "test_images": int(test["n"]), "epochs": [dict(e) for e in history.epochs],
+        "seconds_per_epoch": float(train_seconds) / len(history.epochs),
+        "train_seconds": float(train_seconds), "classes": [str(c) for c in classes],
+        "per_class_accuracy": (cm.diag().double() / per_class.double()).tolist(),
+        "confusion_matrix": cm.to(torch.int64).tolist(),
+        "batch_loss_means": means, "batches_per_point": step, **details})
 
 
 def save_results(path: PathLike, chapter: str, config, runs: Dict[str, Dict[str, Any]],
