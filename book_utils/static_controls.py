@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import html
 import json
+import textwrap
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 __all__ = ["KINDS", "MIME_HTML", "MAX_SPEC_BYTES", "static_html", "panel"]
@@ -40,6 +41,8 @@ KINDS = ("sliding-window", "output-size")
 MIME_HTML = "text/html"
 #: Largest JSON payload of one control (bytes); keeps the pages light (issue 14: < 8 MB a page).
 MAX_SPEC_BYTES = 1_500_000
+#: Longest line of the ``text/html`` view (the book's limit for stored outputs).
+LINE_WIDTH = 80
 
 #: Shown by the ``text/html`` view where the book's script is not loaded.
 _NO_SCRIPT_NOTE = ("Interactive control: in the HTML book it runs in the page; in Jupyter it "
@@ -68,7 +71,7 @@ def static_html(spec: Mapping[str, Any]) -> str:
     if kind not in KINDS:
         raise ValueError(f"spec['kind'] must be one of {KINDS}, got {kind!r}")
     try:
-        text = json.dumps(spec, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = _wrapped_json(spec)
     except ValueError as exc:
         raise ValueError(f"spec holds a non-finite number ({exc}); store inf/nan as text") from None
     except TypeError as exc:
@@ -80,9 +83,24 @@ def static_html(spec: Mapping[str, Any]) -> str:
                          f"MAX_SPEC_BYTES={MAX_SPEC_BYTES:,}); offer fewer choices")
     # "</" would end the <script> element early; "<\/" means the same in JSON.
     text = text.replace("</", "<\\/")
-    return (f'<div class="cnn-control" data-kind="{html.escape(kind)}">'
-            f'<script type="application/json" class="cnn-control-data">{text}</script>'
-            f'<p class="cnn-control-fallback">{html.escape(_NO_SCRIPT_NOTE)}</p></div>')
+    note = "\n".join(textwrap.wrap(html.escape(_NO_SCRIPT_NOTE), LINE_WIDTH))
+    return (f'<div class="cnn-control" data-kind="{html.escape(kind)}">\n'
+            f'<script type="application/json" class="cnn-control-data">\n{text}\n</script>\n'
+            f'<p class="cnn-control-fallback">\n{note}\n</p>\n</div>')
+
+
+def _wrapped_json(spec: Mapping[str, Any]) -> str:
+    """Compact JSON broken into lines of at most :data:`LINE_WIDTH` characters where it can be
+    (between tokens, which JSON allows), so the stored notebook output stays readable."""
+    encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    lines, line = [], ""
+    for chunk in encoder.iterencode(spec):
+        if line and len(line) + len(chunk) > LINE_WIDTH:
+            lines.append(line)
+            line = ""
+        line += chunk
+    lines.append(line)
+    return "\n".join(lines)
 
 
 _PANEL_CLASS = None

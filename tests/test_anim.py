@@ -333,7 +333,9 @@ def test_controls_display_carries_the_static_view():
     box = anim.controls(X1, {"edge": W1}, paddings=(0, 1), strides=(1, 2), dpi=30)
     bundle = box._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    data = re.search(r'class="cnn-control-data">(.*?)</script>', bundle["text/html"]).group(1)
+    data = re.search(r'class="cnn-control-data">(.*?)</script>', bundle["text/html"],
+                     re.S).group(1)
+    assert max(len(line) for line in bundle["text/html"].splitlines()) <= 80
     assert json.loads(data) == box.static_spec() == json.loads(json.dumps(
         anim.controls_spec(X1, {"edge": W1}, paddings=(0, 1), strides=(1, 2))))
 

@@ -32,6 +32,15 @@ def test_static_html_round_trips_the_spec_and_escapes_script_ends():
     assert "cnn-control-fallback" in text
 
 
+def test_static_html_lines_fit_the_output_width():
+    spec = {"kind": "sliding-window", "states": {f"k{i}|0|1": {"z": [[str(i)] * 9] * 9,
+                                                               "caption": "z_{1,1} = " + "x" * 60}
+                                                 for i in range(30)}}
+    text = sc.static_html(spec)
+    assert max(len(line) for line in text.splitlines()) <= sc.LINE_WIDTH
+    assert _payload(text) == spec
+
+
 @pytest.mark.parametrize("spec, error, match", [
     ([1, 2], TypeError, "mapping"),
     ({"kind": "spinner"}, ValueError, "kind"),
