@@ -16,6 +16,13 @@ Extracted archives and decoded tensors go to ``CNN_BOOK_CACHE`` (default ``~/.ca
 
 Each dataset is decoded once per process (and CIFAR-10 folders once per cache), not once per
 epoch: training then indexes tensors in memory.
+
+Every file is checked for what it claims to be before it is used, and any fault raises
+:class:`CorruptDataError` naming the file, what was expected, what was found and what to do:
+IDX files by their header (magic number, sizes, count) against their byte length; archives by
+reading them through; pickles by their arrays; class folders by their class names, the number
+of images per class and every image's size and mode (32x32 RGB). A damaged decoded-image cache
+is rebuilt rather than trusted.
 """
 from __future__ import annotations
 
@@ -201,6 +208,15 @@ def load_mnist(split: str = "train", root: Optional[PathLike] = None,
     for folder in roots:
         raw = folder / "MNIST" / "raw"
         tried.append(str(raw))
+        present = [f for f in MNIST_RAW_FILES if (raw / f).exists()]
+        if present and folder.resolve() != default_data_dir().resolve() and any(
+                not (raw / f).is_file() for f in MNIST_RAW_FILES):
+            # a partial copy the user pointed at (the download folder may be mid-download)
+            bad = [f for f in MNIST_RAW_FILES if not (raw / f).is_file()]
+            raise CorruptDataError(
+                f"{raw} holds an incomplete copy of MNIST: {', '.join(bad)} "
+                f"{'is' if len(bad) == 1 else 'are'} missing or not a regular file. All four IDX "
+                f"files are needed ({', '.join(MNIST_RAW_FILES)}); copy the missing ones.")
         if all((raw / f).is_file() for f in MNIST_RAW_FILES):
             key = ("mnist", split, str(raw))
             with _MEMO_LOCK:

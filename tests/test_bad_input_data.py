@@ -84,11 +84,21 @@ def test_bad_idx_file_is_named(tmp_path, tiny, case):
     assert "again" in str(err.value)  # says what to do
 
 
-def test_unreadable_idx_file_is_named(tmp_path, tiny):
+@pytest.mark.parametrize("fault", ["missing", "a folder"])
+def test_partial_mnist_copy_is_named(tmp_path, tiny, fault):
     raw, _ = _write_mnist(tmp_path)
     target = raw / "t10k-images-idx3-ubyte"
     target.unlink()
-    target.mkdir()   # exists but is a folder: is_file() is False, so MNIST is "not found"
+    if fault == "a folder":
+        target.mkdir()
+    with pytest.raises(data.CorruptDataError, match="incomplete copy of MNIST: "
+                       "t10k-images-idx3-ubyte is missing or not a regular file") as err:
+        data.load_mnist("train", root=tmp_path, download=False)
+    assert str(raw) in str(err.value) and "copy the missing ones" in str(err.value)
+
+
+def test_empty_mnist_folder_is_not_found(tmp_path, tiny):
+    (tmp_path / "MNIST" / "raw").mkdir(parents=True)
     with pytest.raises(data.DataNotFoundError, match="MNIST was not found"):
         data.load_mnist("test", root=tmp_path, download=False)
 
