@@ -107,7 +107,7 @@ def stages_from_table(table, names: Optional[Sequence[str]] = None, labels: Opti
     return stages
 
 
-def draw_pipeline(ax, stages: Iterable[Stage], title: Optional[str] = None, fontsize: float = 9,
+def draw_pipeline(ax, stages: Iterable[Stage], title: Optional[str] = None, fontsize: Optional[float] = None,
                   max_size: Optional[int] = None, box_width: float = 1.0, gap: float = 0.45,
                   legend: bool = True):
     """Draw ``stages`` left to right as boxes joined by arrows.
@@ -117,17 +117,78 @@ def draw_pipeline(ax, stages: Iterable[Stage], title: Optional[str] = None, font
     tallest box (default: the largest in ``stages``), to draw several pipelines to one scale.
     ``legend`` adds a colour key of the layer kinds used.
 
+    Text stays readable in the book: with ``fontsize=None`` (the default) the sizes are chosen
+    so that the smallest text (shapes, legend) shows at :data:`book_utils.plot.SMALL_TEXT_PX`
+    CSS pixels once the figure is scaled to the book's column. When neighbouring labels would
+    then overlap, the text shrinks to just above :data:`book_utils.plot.MIN_TEXT_PX`, and if
+    they still overlap, every other stage's labels move one text block lower (staggered).
+
     Returns:
         the axis.
 
     Raises:
-        ValueError: for an empty ``stages`` or an unknown kind.
+        ValueError: for an empty ``stages``, an unknown kind or a non-positive ``fontsize``.
     """
-    from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
-
     stages = list(stages)
     if not stages:
         raise ValueError("stages is empty: nothing to draw")
+    for st in stages:
+        if st.kind not in KIND_COLORS:
+            raise ValueError(f"unknown stage kind {st.kind!r}; use one of {sorted(KIND_COLORS)}")
+    if fontsize is not None and not fontsize > 0:
+        raise ValueError(f"fontsize must be a positive number of points or None (automatic), got {fontsize!r}")
+    auto = fontsize is None
+    size = fontsize if fontsize is not None else _readable_pt(ax.figure)
+    artists = _pipeline_artists(ax, stages, title, size, max_size, box_width, gap, legend, stagger=False)
+    if auto:
+        # the figure's final crop decides how much the book shrinks it: measure, then resize
+        from .plot import MIN_TEXT_PX, SMALL_TEXT_PX, display_scale
+
+        scale = display_scale(ax.figure)
+        size = SMALL_TEXT_PX * 72 / (ax.figure.dpi * scale) / _DETAIL_SCALE
+        artists = _redraw(ax, artists, stages, title, size, max_size, box_width, gap, legend, False)
+        if _labels_overlap(ax, artists["labels"]):
+            # crowded: first the smallest readable size, then staggered labels
+            size *= (MIN_TEXT_PX + 0.5) / SMALL_TEXT_PX
+            artists = _redraw(ax, artists, stages, title, size, max_size, box_width, gap, legend, False)
+    if _labels_overlap(ax, artists["labels"]):
+        _redraw(ax, artists, stages, title, size, max_size, box_width, gap, legend, True)
+    return ax
+
+
+#: Shapes under a box and the legend are drawn at this fraction of the label size.
+_DETAIL_SCALE = 0.9
+
+
+def _readable_pt(fig) -> float:
+    from .plot import SMALL_TEXT_PX, readable_fontsize
+
+    return readable_fontsize(fig, SMALL_TEXT_PX) / _DETAIL_SCALE
+
+
+def _redraw(ax, artists, *args):
+    for artist in artists["all"]:
+        artist.remove()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    return _pipeline_artists(ax, *args)
+
+
+def _labels_overlap(ax, columns) -> bool:
+    """True when the text under two neighbouring boxes would touch (measured as drawn)."""
+    renderer = ax.figure.canvas.get_renderer()
+    ax.figure.canvas.draw()
+    spans = []
+    for texts in columns:
+        boxes = [t.get_window_extent(renderer) for t in texts]
+        spans.append((min(b.x0 for b in boxes), max(b.x1 for b in boxes)) if boxes else None)
+    gap_px = 2 * ax.figure.dpi / 72
+    return any(a and b and a[1] + gap_px > b[0] for a, b in zip(spans, spans[1:]))
+
+
+def _pipeline_artists(ax, stages, title, fontsize, max_size, box_width, gap, legend, stagger):
+    from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
+
     sizes = [s.size for s in stages if s.size]
     top = max_size or (max(sizes) if sizes else 1)
     label_lines = max(st.label.count("\n") + 1 for st in stages)
@@ -136,24 +197,28 @@ def draw_pipeline(ax, stages: Iterable[Stage], title: Optional[str] = None, font
     x_span = len(stages) * (box_width + gap) - gap + 0.4
     axis_width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
     line = 1.3 * fontsize * x_span / axis_width_pt
+    block = line * (label_lines + detail_lines) + 0.15
     label_y = -1.4
-    detail_y = label_y - line * label_lines - 0.05
-    bottom = detail_y - line * detail_lines - 0.1
+    bottom = label_y - block - (block if stagger else 0) + 0.05
+    made, labels = [], []
     x = 0.0
     for i, st in enumerate(stages):
-        if st.kind not in KIND_COLORS:
-            raise ValueError(f"unknown stage kind {st.kind!r}; use one of {sorted(KIND_COLORS)}")
         height = 0.5 + 2.0 * math.sqrt(st.size / top) if st.size else 0.35
-        ax.add_patch(Rectangle((x, -height / 2), box_width, height, facecolor=KIND_COLORS[st.kind],
-                               edgecolor="#333333", linewidth=0.8))
-        ax.text(x + box_width / 2, label_y, st.label, ha="center", va="top", fontsize=fontsize,
-                fontweight="bold", linespacing=1.1)
+        made.append(ax.add_patch(Rectangle((x, -height / 2), box_width, height, facecolor=KIND_COLORS[st.kind],
+                                           edgecolor="#333333", linewidth=0.8)))
+        y = label_y - (block if stagger and i % 2 else 0)
+        column = [ax.text(x + box_width / 2, y, st.label, ha="center", va="top", fontsize=fontsize,
+                          fontweight="bold", linespacing=1.1)]
         if st.detail:
-            ax.text(x + box_width / 2, detail_y, st.detail, ha="center", va="top", fontsize=fontsize * 0.9,
-                    linespacing=1.1)
+            column.append(ax.text(x + box_width / 2, y - line * label_lines - 0.05, st.detail, ha="center",
+                                  va="top", fontsize=fontsize * _DETAIL_SCALE, linespacing=1.1))
+        if stagger and i % 2:
+            made.append(ax.plot([x + box_width / 2] * 2, [-0.3, y + 0.05], color="#999999", lw=0.6)[0])
+        labels.append(column)
+        made += column
         if i:
-            ax.add_patch(FancyArrowPatch((x - gap + 0.03, 0), (x - 0.03, 0), arrowstyle="-|>",
-                                         mutation_scale=8, color="#333333", linewidth=0.8))
+            made.append(ax.add_patch(FancyArrowPatch((x - gap + 0.03, 0), (x - 0.03, 0), arrowstyle="-|>",
+                                                     mutation_scale=8, color="#333333", linewidth=0.8)))
         x += box_width + gap
     ax.set_xlim(-0.2, x - gap + 0.2)
     ax.set_ylim(bottom, 1.35)
@@ -164,9 +229,21 @@ def draw_pipeline(ax, stages: Iterable[Stage], title: Optional[str] = None, font
     if legend:
         kinds = list(dict.fromkeys(st.kind for st in stages))
         ax.legend(handles=[Patch(facecolor=KIND_COLORS[k], edgecolor="#333333", label=k) for k in kinds],
-                  loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=fontsize * 0.85, ncol=len(kinds),
-                  frameon=False, handlelength=1.2, columnspacing=1.2)
-    return ax
+                  loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=fontsize * _DETAIL_SCALE,
+                  ncol=len(kinds), frameon=False, handlelength=1.2, columnspacing=1.2)
+    return {"all": made, "labels": labels}
+
+
+def _fixed_layout_pt(ax, fontsize: Optional[float], px: float = 10.0) -> float:
+    """The caller's font size, or one that shows ``px`` CSS pixels high in the book (smallest text
+    of these figures is drawn at 0.9 of it)."""
+    if fontsize is not None:
+        if not fontsize > 0:
+            raise ValueError(f"fontsize must be a positive number of points or None (automatic), got {fontsize!r}")
+        return fontsize
+    from .plot import readable_fontsize
+
+    return readable_fontsize(ax.figure, px / 0.9)
 
 
 def _box(ax, x, y, w, h, text, kind, fontsize):
@@ -185,14 +262,17 @@ def _arrow(ax, start, end, **kwargs):
     ax.add_patch(FancyArrowPatch(start, end, **style))
 
 
-def draw_residual_block(ax, projection: bool = False, fontsize: float = 8):
+def draw_residual_block(ax, projection: bool = False, fontsize: Optional[float] = None):
     """The basic residual block, bottom to top: ``relu(BN(conv(relu(BN(conv(x))))) + shortcut(x))``.
 
     Args:
         projection: draw the 1x1 convolution (+ BN) shortcut used when the block changes the
             number of channels or the resolution (stride 2); otherwise the identity shortcut.
+        fontsize: points; ``None`` picks the size at which the smallest text shows at about
+            10 CSS pixels in the book's column (see :func:`book_utils.plot.readable_fontsize`).
     """
-    w, h = 2.1, 0.46
+    fontsize = _fixed_layout_pt(ax, fontsize)
+    w, h = (2.7 if projection else 2.1), 0.5
     ys = [0.0, 0.8, 1.6, 2.4, 3.2]
     texts = ["x", "3x3 conv" + (", stride 2" if projection else "") + "\n+ BN + ReLU", "3x3 conv + BN", "+", "ReLU"]
     kinds = ["input", "conv", "conv", "other", "other"]
@@ -210,17 +290,17 @@ def draw_residual_block(ax, projection: bool = False, fontsize: float = 8):
     _arrow(ax, (0, ys[-1] + h / 2), (0, ys[-1] + 0.75))
     ax.text(0, ys[-1] + 0.85, "out", ha="center", va="bottom", fontsize=fontsize)
     # shortcut: leaves x to the right, runs up, enters the "+" from the right
-    side = 2.0 if projection else 1.55
+    side = 2.45 if projection else 1.55
     _arrow(ax, (0.35, ys[0]), (side, ys[0]), arrowstyle="-")
     _arrow(ax, (side, ys[0]), (side, ys[3]), arrowstyle="-")
     _arrow(ax, (side, ys[3]), (0.18, ys[3]))
     if projection:
-        _box(ax, side, (ys[0] + ys[3]) / 2, 1.2, 0.6, "1x1 conv,\nstride 2 + BN", "norm", fontsize * 0.9)
+        _box(ax, side, (ys[0] + ys[3]) / 2, 1.35, 0.75, "1x1 conv\nstride 2\n+ BN", "norm", fontsize * 0.9)
         ax.text(side, ys[3] + 0.12, "projection shortcut", fontsize=fontsize * 0.9, va="bottom", ha="center")
     else:
         ax.text(side + 0.08, (ys[0] + ys[3]) / 2, "identity\nshortcut", fontsize=fontsize * 0.9, va="center")
-    ax.text(-1.2, 1.2, "F(x)", fontsize=fontsize + 1, style="italic", ha="right")
-    ax.set_xlim(-1.9, 2.9)
+    ax.text(-w / 2 - 0.1, 1.2, "F(x)", fontsize=fontsize + 1, style="italic", ha="right")
+    ax.set_xlim(-w / 2 - 0.8, side + 0.95)
     ax.set_ylim(-0.5, 4.4)
     ax.set_aspect("equal")
     ax.axis("off")
@@ -241,13 +321,15 @@ def _stack(ax, x, y, n, color, size=0.55, step=0.16, label=None, fontsize=7):
         ax.text(x + size / 2 + (n - 1) * step / 2, y - 0.12, label, ha="center", va="top", fontsize=fontsize)
 
 
-def draw_depthwise_separable(ax, channels: int = 3, out_channels: int = 4, fontsize: float = 7):
+def draw_depthwise_separable(ax, channels: int = 3, out_channels: int = 4, fontsize: Optional[float] = None):
     """Standard convolution (top) vs depthwise + pointwise convolution (bottom) for ``channels`` inputs.
 
     Top: each of ``out_channels`` kernels spans all input channels (k x k x C_in).
     Bottom: one k x k kernel per input channel gives ``channels`` maps (no mixing), then
-    ``out_channels`` 1x1 x C_in kernels mix them.
+    ``out_channels`` 1x1 x C_in kernels mix them. ``fontsize`` (points) defaults to the size
+    that shows at about 10 CSS pixels in the book's column.
     """
+    fontsize = _fixed_layout_pt(ax, fontsize)
     palette = ["#e15759", "#59a14f", "#4e79a7", "#f28e2b", "#b07aa1", "#76b7b2"]
     cin = [palette[i % len(palette)] for i in range(channels)]
     grey = "#bbbbbb"
