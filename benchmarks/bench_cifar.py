@@ -10,7 +10,8 @@ Data pipeline, for the AlexNet recipe (resize 32 -> 227) and the ResNet recipe (
   * batched on the device: :class:`book_utils.cifar.DeviceBatches` (uint8 images kept on the
     device, crop/flip/normalise/resize of a whole batch at once).
 Training: forward + backward + optimizer step of AlexNet (227x227) and ResNet-18 (32x32), with
-bf16 autocast and channels_last on CUDA. Prints numbers only; nothing is asserted.
+mixed precision and channels_last as cifar.runtime_options picks them (bf16 on recent GPUs
+and on CPUs with native bf16). Prints numbers only; nothing is asserted.
 """
 from __future__ import annotations
 
@@ -19,9 +20,8 @@ import itertools
 import time
 
 import torch
-import torch.nn.functional as F
 
-from book_utils import cifar, data, train
+from book_utils import cifar, data, profiles, train
 
 
 def _sync(device: torch.device) -> None:
@@ -72,36 +72,6 @@ def bench_pipeline(d, recipe, device, batch_size, batches) -> dict:
     return out
 
 
-def bench_training(recipe, device, batch_size, steps) -> float:
-    opts = cifar.runtime_options(device)
-    torch.manual_seed(0)
-    model = cifar.make_model(recipe).to(device)
-    if opts["channels_last"]:
-        model = model.to(memory_format=torch.channels_last)
-    opt = cifar.make_optimizer(model, recipe, batch_size)
-    x = torch.randn(batch_size, 3, recipe.image_size, recipe.image_size, device=device)
-    if opts["channels_last"]:
-        x = x.contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (batch_size,), device=device)
-
-    def step():
-        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if opts["amp"] else torch.autocast("cpu", enabled=False)
-        with ctx:
-            loss = F.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    for _ in range(2):  # warm-up (cuDNN autotuning, allocator)
-        step()
-    _sync(device)
-    t = time.perf_counter()
-    for _ in range(steps):
-        step()
-    _sync(device)
-    return batch_size * steps / (time.perf_counter() - t)
-
-
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description="images/second of the CIFAR-10 pipelines and of training")
     p.add_argument("--device", default=None)
@@ -123,9 +93,10 @@ def main(argv=None) -> None:
         recipe = cifar.get_recipe(name)
         for label, ips in bench_pipeline(d, recipe, device, bs, batches).items():
             print(f"data pipeline  {name:<16} {recipe.image_size:>3}px  {label:<28} {ips:>10,.0f} images/s")
-    for name in ("alexnet-source", "resnet-source"):
-        recipe = cifar.get_recipe(name)
-        ips = bench_training(recipe, device, bs, steps)
+    quick_size = profiles.chapter_config("alexnet", "quick")["image_size"]
+    for name, size in (("alexnet-source", None), ("alexnet-source", quick_size), ("resnet-source", None)):
+        recipe = cifar.replace_size(cifar.get_recipe(name), size)
+        ips = cifar.training_speed(recipe, device, bs, steps)
         print(f"training       {recipe.model:<16} {recipe.image_size:>3}px  {'forward+backward+step':<28} "
               f"{ips:>10,.1f} images/s")
 

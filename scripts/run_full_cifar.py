@@ -7,8 +7,10 @@ Run on a machine with a CUDA GPU, from the repository root:
 
 This trains, for each chapter, the source's recipe and the improved recipe with the ``full``
 profile of ``book_utils/profiles.py`` (all 50,000 training images, the source's number of
-epochs; bf16 autocast, channels_last, data and augmentation on the GPU), checkpoints every
-epoch (a restarted run resumes after the last finished epoch), and writes
+epochs; mixed precision as book_utils.train.amp_dtype picks it (bf16 on compute capability
+>= 8, fp16 on 7.x), channels_last, data and augmentation on the GPU), checkpoints every epoch
+into book_utils.train.checkpoint_dir() (a restarted run resumes after the last finished epoch;
+--fresh starts afresh), and writes
 ``book_utils/results/<chapter>_full.json``. Commit those files: the pages show them beside
 their own quick runs.
 
@@ -50,8 +52,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    help="allow a full-profile run without CUDA (days on a CPU)")
     p.add_argument("--out", type=Path, default=None,
                    help=f"folder for the results files (default, reference runs only: {results.RESULTS_DIR})")
-    p.add_argument("--checkpoint-dir", type=Path, default=Path("checkpoints"),
-                   help="per-epoch checkpoints; a rerun resumes from them (default: ./checkpoints)")
+    p.add_argument("--checkpoint-dir", type=Path, default=None,
+                   help="folder for per-epoch checkpoints; a rerun resumes from them (default: "
+                        "book_utils.train.checkpoint_dir(), i.e. $CNN_BOOK_CHECKPOINTS or "
+                        "<cache>/checkpoints)")
+    p.add_argument("--fresh", action="store_true",
+                   help="ignore existing checkpoints and train from scratch (as CNN_BOOK_FRESH=1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     return p.parse_args(argv)
@@ -94,7 +100,8 @@ def run_chapter(args: argparse.Namespace, chapter: str, device: torch.device) ->
     elif not reference and Path(out_dir).resolve() == results.RESULTS_DIR.resolve():
         raise SystemExit(f"refusing to write a trial run ({cfg.describe()}) into {results.RESULTS_DIR}")
     names = args.recipes or list(cfg["recipes"])
-    recipes = [cifar.get_recipe(n) for n in names]
+    # the profile may change the input size (AlexNet's quick profile on a CPU); None keeps it
+    recipes = [cifar.replace_size(cifar.get_recipe(n), cfg.extra.get("image_size")) for n in names]
     for r in recipes:
         expected = "alexnet" if chapter == "alexnet" else "resnet18"
         if r.model != expected:
@@ -107,12 +114,16 @@ def run_chapter(args: argparse.Namespace, chapter: str, device: torch.device) ->
     test_idx = data.stratified_indices(te.labels, cfg.test_subset, seed=args.seed)
     t0 = time.perf_counter()
     runs: List[cifar.RunResult] = []
+    n_train = len(tr) if train_idx is None else len(train_idx)
+    resume = not (args.fresh or train.fresh_start())
     for r in recipes:
-        tag = f"{chapter}-{cfg.profile}-e{cfg.epochs}-b{cfg.batch_size}-n{cfg.train_subset or 'all'}-s{args.seed}"
-        ckpt = Path(args.checkpoint_dir) / f"{r.name}-{tag}.pt"
-        print(f"-- {r.name}: {r.title}; checkpoint {ckpt}", flush=True)
+        ckpt = cifar.checkpoint_file(r, cfg.profile, cfg.epochs, cfg.batch_size, n_train, args.seed)
+        if args.checkpoint_dir is not None:
+            Path(args.checkpoint_dir).mkdir(parents=True, exist_ok=True)
+            ckpt = Path(args.checkpoint_dir) / ckpt.name
+        print(f"-- {r.name}: {r.title}; checkpoint {ckpt.name}", flush=True)
         res = cifar.run_recipe(r, tr, te, cfg.epochs, cfg.batch_size, device=device, train_indices=train_idx,
-                               test_indices=test_idx, checkpoint=ckpt, seed=args.seed,
+                               test_indices=test_idx, checkpoint=ckpt, resume=resume, seed=args.seed,
                                eval_batch_size=cfg["eval_batch_size"], val_each_epoch=cfg["val_each_epoch"],
                                on_epoch_end=_print_epoch(r.name), progress=not args.no_progress,
                                keep_model=False)
