@@ -12,7 +12,16 @@ Environment variables:
                        (default: the repository root).
 ``CNN_BOOK_CHROMIUM``  the Chromium binary (default ``/usr/bin/chromium``).
 ``CNN_BOOK_SHOTS``     where full-page screenshots go (default ``_build/browser-screenshots``
-                       beside the HTML folder).
+                       beside the HTML folder): ``<page>.png`` from the page tests and
+                       ``<page>@1280.png`` / ``<page>@390.png`` from the layout tests.
+
+To test a build made elsewhere (e.g. ``jupyter-book build . --path-output /tmp/b``)::
+
+    CNN_BOOK_HTML=/tmp/b/_build/html .venv/bin/python -m pytest tests/browser
+
+and for a plain list of what is clipped or raw, page by page (no pytest)::
+
+    .venv/bin/python -m tests.browser.layout_report /tmp/b/_build/html
 """
 from __future__ import annotations
 
