@@ -80,7 +80,7 @@ def test_offline_html_settings():
     cfg = sphinx["config"]
     assert not re.match(r"(https?:)?//", cfg["mathjax_path"]), "MathJax must come from the build, not a CDN"
     assert cfg["mathjax_path"] == f"mathjax/{cnn_book_html.MATHJAX_BUNDLE}"
-    assert sphinx["local_extensions"] == {"cnn_book_html": "_ext"}
+    assert sphinx["local_extensions"] == {"cnn_book_html": "_ext", "cnn_book_controls": "_ext"}
     widget_js = cfg.get("nb_ipywidgets_js", None)
     assert widget_js is not None and not any(str(k).startswith("http") for k in widget_js), (
         "nb_ipywidgets_js would load the widget manager from a CDN"
