@@ -112,10 +112,22 @@ def cache_dir() -> Path:
     """Writable folder for extracted archives and decoded tensors (created if missing).
 
     ``CNN_BOOK_CACHE`` if set, else ``~/.cache/cnn_book``.
+
+    Raises:
+        OSError: if the folder cannot be created (the message says to set ``CNN_BOOK_CACHE``).
     """
     path = Path(os.environ.get(CACHE_ENV) or DEFAULT_HOME).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"the cache folder {path} cannot be created ({exc.strerror or exc}); set "
+                      f"{CACHE_ENV} to a writable folder") from None
     return path
+
+
+def _cache_error(path: Path, exc: OSError) -> OSError:
+    return OSError(f"cannot write into the cache folder {path} ({exc.strerror or exc}); set "
+                   f"{CACHE_ENV} to a writable folder with a few hundred MB free")
 
 
 def default_data_dir() -> Path:
@@ -127,14 +139,25 @@ def data_roots(root: Optional[PathLike] = None) -> List[Path]:
     """Folders searched for datasets, in order.
 
     Args:
-        root: a folder (or several joined with ``os.pathsep``); if ``None``,
-            ``CNN_BOOK_DATA`` is used. The writable default is always appended.
+        root: a folder (or several joined with ``os.pathsep``, or a list of folders); if
+            ``None``, ``CNN_BOOK_DATA`` is used. The writable default is always appended.
 
     Returns:
         Distinct absolute paths; folders that do not exist are kept so that error messages
         can name them.
+
+    Raises:
+        TypeError: if ``root`` is not a path, a string or a list of them.
     """
-    given = str(root) if root is not None else os.environ.get(DATA_ENV, "")
+    if isinstance(root, (list, tuple)):
+        parts = list(root)
+    else:
+        parts = [root if root is not None else os.environ.get(DATA_ENV, "")]
+    for part in parts:
+        if not isinstance(part, (str, os.PathLike)):
+            raise TypeError(f"root must be a folder path (str or pathlib.Path) or a list of them, "
+                            f"got {type(part).__name__} {part!r}")
+    given = os.pathsep.join(os.fspath(part) for part in parts)
     paths = [Path(p).expanduser() for p in given.split(os.pathsep) if p.strip()]
     paths.append(default_data_dir())
     seen, out = set(), []
@@ -540,10 +563,17 @@ def _cifar_from_folders(class_dir: Path, split: str) -> ImageTensors:
         if _valid_cache(blob, len(paths), labels):
             return ImageTensors(blob["images"], blob["labels"], CIFAR10_CLASSES, source)
     images = _decode_images(paths)
-    cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-    torch.save({"images": images, "labels": labels}, tmp)
-    tmp.replace(cached)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"images": images, "labels": labels}, tmp)
+        tmp.replace(cached)
+    except (OSError, RuntimeError) as exc:  # full or read-only cache: the data are still good
+        import warnings
+        if tmp.parent.is_dir():
+            tmp.unlink(missing_ok=True)
+        warnings.warn(f"could not write the decoded-image cache {cached} ({exc}); the images "
+                      f"will be decoded again next time. Set {CACHE_ENV} to a writable folder.")
     return ImageTensors(images, labels, CIFAR10_CLASSES, source)
 
 
@@ -582,12 +612,33 @@ def _decode_images(paths: Sequence[str]) -> torch.Tensor:
 
 def _extract(archive: Path, split: str, dest: Path) -> None:
     """Read ``archive`` through and extract it into ``dest`` atomically (nothing left on failure)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".", dir=dest.parent))
     try:
-        with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(tmp, filter="data")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".", dir=dest.parent))
+    except OSError as exc:
+        raise _cache_error(dest.parent, exc) from None
+    try:
+        tar = tarfile.open(archive, "r:gz")
+    except PermissionError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CorruptDataError(f"cannot read the archive {archive} ({exc.strerror}); check its "
+                               f"permissions") from None
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CorruptDataError(
+            f"the archive {archive} is truncated or corrupt ({type(exc).__name__}: {exc}). "
+            f"Copy it again (compare with its SHA256SUMS if it has one) and retry.") from None
+    try:
+        with tar:
+            tar.extractall(tmp, filter="data")
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if exc.errno in (13, 28, 30):  # EACCES, ENOSPC, EROFS: the cache, not the archive
+            raise _cache_error(dest.parent, exc) from None
+        raise CorruptDataError(
+            f"the archive {archive} is truncated or corrupt ({type(exc).__name__}: {exc}). "
+            f"Copy it again (compare with its SHA256SUMS if it has one) and retry.") from None
+    except (tarfile.TarError, EOFError, zlib.error) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise CorruptDataError(
             f"the archive {archive} is truncated or corrupt ({type(exc).__name__}: {exc}). "

@@ -375,3 +375,36 @@ def _tiny_tensors():
 
 def _tiny_dataset():
     return data.TensorImageDataset(_tiny_tensors())
+
+
+# --------------------------------------------------------------------------- folders and cache
+
+def test_unusable_cache_folder_is_named(tmp_path, monkeypatch, isolated_cache):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("CNN_BOOK_CACHE", str(blocker / "cache"))
+    with pytest.raises(OSError, match="set CNN_BOOK_CACHE to a writable folder") as err:
+        data.cache_dir()
+    assert str(blocker / "cache") in str(err.value)
+
+
+def test_cache_that_cannot_be_written_only_warns(tmp_path, tiny, monkeypatch):
+    _write_cifar(tmp_path / "cifar10")
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.warns(UserWarning, match="could not write the decoded-image cache"):
+        got = data.load_cifar10("train", root=tmp_path, download=False)
+    assert got.images.shape == (20, 3, 32, 32)
+    assert not list((tiny / "decoded").glob("*"))   # no half-written file left behind
+
+
+def test_data_roots_accepts_lists_and_rejects_other_types(tmp_path, isolated_cache):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert data.data_roots([a, str(b)])[:2] == [a.absolute(), b.absolute()]
+    with pytest.raises(TypeError, match="root must be a folder path"):
+        data.data_roots(5)
+    with pytest.raises(TypeError, match="root must be a folder path"):
+        data.load_mnist("test", root=[tmp_path, None], download=False)
