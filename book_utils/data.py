@@ -631,6 +631,10 @@ def _extract(archive: Path, split: str, dest: Path) -> None:
     try:
         with tar:
             tar.extractall(tmp, filter="data")
+            # tarfile stops at the end-of-archive blocks; read the gzip stream to its end too,
+            # so that its CRC-32 and length trailer are checked (a damaged copy fails here)
+            while tar.fileobj.read(1 << 20):
+                pass
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if exc.errno in (13, 28, 30):  # EACCES, ENOSPC, EROFS: the cache, not the archive

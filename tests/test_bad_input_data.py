@@ -249,6 +249,16 @@ def test_archive_cut_anywhere_is_named(tmp_path, tiny, cut):
     assert str(path) in str(err.value)
 
 
+def test_archive_with_damaged_checksum_is_named(tmp_path, tiny):
+    path = _archive(tmp_path)
+    blob = bytearray(path.read_bytes())
+    blob[-8] ^= 0xFF            # the gzip CRC-32 of the data: only reading to the end finds it
+    path.write_bytes(bytes(blob))
+    with pytest.raises(data.CorruptDataError, match="truncated or corrupt.*CRC") as err:
+        data.load_cifar10("train", root=tmp_path / "mirror", download=False)
+    assert str(path) in str(err.value)
+
+
 def test_archive_that_is_not_gzip_is_named(tmp_path, tiny):
     folder = tmp_path / "m" / "cifar10-jpg"
     folder.mkdir(parents=True)
