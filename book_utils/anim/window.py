@@ -55,7 +55,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Uni
 
 import numpy as np
 
-from . import ops
+from .. import ops
 
 __all__ = ["SlidingWindow", "SlidingWindowFigure", "animate", "render_frame", "controls",
            "controls_spec", "default_title",
@@ -1073,7 +1073,7 @@ def controls(x, kernels=None, *, op: str = "sum", paddings: Sequence[int] = (0, 
     """
     import ipywidgets as widgets
 
-    from . import static_controls
+    from .. import static_controls
 
     kernels, paddings, strides, window_choices, init_p, init_s, channel_names = \
         _control_options(x, kernels, op, paddings, strides, windows, several, padding, stride,
