@@ -17,6 +17,10 @@ Checks, per page and viewport:
                    ``/root/...``, ``/home/...``, ``/work/...``) anywhere in the page text,
                    folded cells included.
 ``bold_glue``      a glued value (``{glue:text}``) drawn bolder than the sentence around it.
+``page_overflow``  (phone) prose, a heading or an image that reaches past the right edge of
+                   the text column (cut at the screen's edge, or pushing the page sideways);
+                   code blocks, tables and equations scroll in their own boxes and are not
+                   counted here.
 ``sidebar``        on a phone, tapping the menu button does not show the navigation sidebar,
                    or tapping the contents button does not show the page's contents; on a
                    desktop, clicking the menu button does not fold the sidebar (and back).
@@ -34,7 +38,7 @@ VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 CHECKS = {
     "desktop": ("raw_math", "wide_equation", "wide_block", "wide_table", "machine_path", "bold_glue",
                 "sidebar"),
-    "phone": ("raw_math", "wide_equation", "sidebar"),
+    "phone": ("raw_math", "wide_equation", "sidebar", "page_overflow"),
 }
 #: Overflow below this many CSS pixels is rounding, not clipping.
 TOLERANCE_PX = 2
@@ -103,7 +107,29 @@ _LAYOUT_JS = r"""
     }
     return sec ? `${w}, section "${sec}"` : w;
   };
-  const out = {raw_math: [], wide_equation: [], wide_block: [], wide_table: [], machine_path: [], bold_glue: []};
+  const out = {raw_math: [], wide_equation: [], wide_block: [], wide_table: [], machine_path: [], bold_glue: [],
+               page_overflow: []};
+
+  // --- Anything in the flow of the page past the right edge of the window -----------------
+  const scrolls = (el) => {
+    for (let e = el.parentElement; e && e !== article; e = e.parentElement) {
+      const ox = getComputedStyle(e).overflowX;
+      if (ox === 'auto' || ox === 'scroll' || ox === 'hidden' || ox === 'clip') return true;
+    }
+    return false;
+  };
+  const artBox = article.getBoundingClientRect();
+  const edge = Math.min(document.documentElement.clientWidth,
+                        artBox.right - parseFloat(getComputedStyle(article).paddingRight || 0));
+  article.querySelectorAll('h1, h2, h3, h4, p, li, dt, dd, img, figure, blockquote, .admonition').forEach(el => {
+    if (el.closest('pre, table, mjx-container, .highlight') || scrolls(el)) return;
+    const r = el.getBoundingClientRect();
+    const right = r.left + Math.max(r.width, el.scrollWidth || 0);   // content spilling out of its box
+    if (r.width && right > edge + tolerance) {
+      out.page_overflow.push({where: where(el), detail:
+        `${el.tagName.toLowerCase()} ends at ${Math.round(right)} px, column ends at ${Math.round(edge)} px: ${clip(el.innerText || el.getAttribute('src'), 60)}`});
+    }
+  });
 
   // --- TeX left as text -----------------------------------------------------------------
   const skip = 'pre, code, script, style, textarea, mjx-container, .highlight, .math, .MathJax';
