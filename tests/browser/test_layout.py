@@ -6,6 +6,7 @@ element (code cell number and section heading) and what is wrong, for the page's
 
 * the navigation sidebar opens on a phone (☰ and contents buttons) and folds on a desktop;
 * no TeX left as text (``$...$`` that MyST did not parse);
+* on a phone, no heading or paragraph runs past the column;
 * no display equation wider than its column, at both widths;
 * at 1280 px, no code or output block and no table whose content is wider than its box, and a
   code block holds at least 80 monospace columns;
@@ -51,6 +52,13 @@ def test_no_raw_math(layout, docname, viewport):
 def test_equations_fit_the_column(layout, docname, viewport):
     _assert_none(layout, docname, viewport, "wide_equation",
                  "display equation(s) wider than the column (break them with aligned/split)")
+
+
+@pytest.mark.parametrize("viewport", ["phone"])
+@page_param
+def test_prose_stays_in_the_column_on_a_phone(layout, docname, viewport):
+    _assert_none(layout, docname, viewport, "page_overflow",
+                 "heading(s)/paragraph(s) past the right edge of the column")
 
 
 @DESKTOP
