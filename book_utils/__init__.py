@@ -12,7 +12,7 @@ module             what it holds
 ``results``        recorded full-profile (GPU) results shown beside the page's own run
 ``ops``            NumPy reference conv1d/conv2d and the output-size formula
 ``kernels``        named 2D kernels (mean, Gaussian, sharpen, Sobel)
-``anim``           the sliding-window animation and its live controls (conv and pooling)
+``anim``           sliding windows (conv, pooling): geometry, figure, animation, controls
 ``architecture``   parameter counts, receptive fields, the output-size calculator widget
 ``backprop``       NumPy forward/backward of conv2d and pooling
 ``layers``         hand-written Conv2d and MaxPool2d modules (loop and vectorised)
