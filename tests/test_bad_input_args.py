@@ -321,12 +321,22 @@ MODEL_CASES = [
     (lambda: YOLOv1(in_channels=0), ValueError, "in_channels must be >= 1"),
     (lambda: YOLOv1(hidden=2.5), TypeError, "hidden must be an integer"),
     (lambda: YOLOv1(dropout=1.5), ValueError, "dropout must be in"),
+    (lambda: MobileNetV1(num_classes=3, width_mult=0.25)(torch.zeros(1, 3, 32, 32)), ValueError,
+     "training mode and got a batch x of one .* Call model.eval"),
+    (lambda: ResNet(BasicBlock, [1, 1, 1, 1], width=4)(torch.zeros(1, 3, 8, 8)), ValueError,
+     "ResNet is in training mode and got a batch x of one"),
 ]
 
 
 @pytest.mark.parametrize("call, error, match", MODEL_CASES)
 def test_models(call, error, match):
     _check(call, error, match)
+
+
+def test_single_image_is_fine_where_batch_norm_can_work():
+    net = ResNet(BasicBlock, [1, 1, 1, 1], width=4)
+    assert net(torch.zeros(1, 3, 16, 16)).shape == (1, 10)        # last map 2x2: trains
+    assert net.eval()(torch.zeros(1, 3, 8, 8)).shape == (1, 10)   # eval mode: running stats
 
 
 def test_models_on_meta_device_accept_meta_input():

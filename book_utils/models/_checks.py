@@ -36,6 +36,27 @@ def check_float_batch(x, module: nn.Module, name: str) -> None:
         raise ValueError(f"{name} got an empty batch x of shape {tuple(x.shape)}; pass at least one image")
 
 
+def check_batch_norm_batch(x: torch.Tensor, module: nn.Module, name: str, halvings: int) -> None:
+    """Refuse one image in training mode when the last feature map is 1x1 (clear error first).
+
+    Batch normalisation in training mode needs more than one value per channel; after
+    ``halvings`` stride-2 layers (each ``H -> ceil(H / 2)``) a single small image leaves one.
+
+    Raises:
+        ValueError: naming the batch size and the fix (``model.eval()`` or a larger batch).
+    """
+    if not module.training or x.shape[0] != 1:
+        return
+    h, w = x.shape[-2:]
+    for _ in range(halvings):
+        h, w = (h + 1) // 2, (w + 1) // 2
+    if h * w == 1:
+        raise ValueError(f"{name} is in training mode and got a batch x of one {tuple(x.shape[-2:])} "
+                         f"image: its last feature map is 1x1, so batch normalisation has one value "
+                         f"per channel and cannot normalise. Call model.eval() to run one image, or "
+                         f"pass a batch of at least 2")
+
+
 def check_positive_int(name: str, value) -> int:
     """Return ``value`` as an ``int`` if it is an integer >= 1.
 

@@ -17,7 +17,8 @@ from typing import List, Sequence, Tuple
 import torch
 from torch import nn
 
-from ._checks import check_bool, check_float_batch, check_positive_int, check_probability
+from ._checks import (check_batch_norm_batch, check_bool, check_float_batch, check_positive_int,
+                      check_probability)
 
 __all__ = ["DepthwiseSeparableConv2d", "MobileNetV1", "MOBILENET_V1_BLOCKS", "separable_cost", "standard_conv_cost"]
 
@@ -153,5 +154,7 @@ class MobileNetV1(nn.Module):
         check_float_batch(x, self, "MobileNetV1")
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"MobileNetV1 expects (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
+        check_batch_norm_batch(x, self, "MobileNetV1", 1 + sum(1 for m in self.features
+                                                                if m.depthwise.stride[0] == 2))
         x = self.avgpool(self.features(self.stem(x)))
         return self.fc(self.dropout(torch.flatten(x, 1)))

@@ -13,7 +13,7 @@ from typing import List, Sequence, Type
 import torch
 from torch import nn
 
-from ._checks import check_float_batch, check_positive_int
+from ._checks import check_batch_norm_batch, check_float_batch, check_positive_int
 
 __all__ = ["BasicBlock", "ResNet", "resnet18"]
 
@@ -123,6 +123,7 @@ class ResNet(nn.Module):
         check_float_batch(x, self, "ResNet")
         if x.dim() != 4 or x.shape[1] != self.stem[0].in_channels:
             raise ValueError(f"ResNet expects (B, {self.stem[0].in_channels}, H, W), got {tuple(x.shape)}")
+        check_batch_norm_batch(x, self, "ResNet", 3)   # stages 2-4 halve the size
         x = self.stem(x)
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(torch.flatten(self.avgpool(x), 1))
