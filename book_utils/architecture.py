@@ -22,6 +22,12 @@ __all__ = ["conv2d_param_count", "linear_param_count", "receptive_field",
            "CALCULATOR_RANGES"]
 
 
+def _check_bias(bias) -> None:
+    """``bias`` must be a real bool: ``bias="no"`` would otherwise count as True."""
+    if not isinstance(bias, bool):
+        raise TypeError(f"bias must be True or False, got {type(bias).__name__} {bias!r}")
+
+
 def conv2d_param_count(in_channels: int, out_channels: int, kernel_size: Union[int, Tuple[int, int]],
                        bias: bool = True) -> int:
     """Learnable numbers of a 2D convolution layer: ``(fH * fW * C_in + 1) * C_out``.
@@ -32,8 +38,9 @@ def conv2d_param_count(in_channels: int, out_channels: int, kernel_size: Union[i
     (``groups=1``).
 
     Raises:
-        TypeError, ValueError: a size that is not an integer >= 1.
+        TypeError, ValueError: a size that is not an integer >= 1, or ``bias`` not a bool.
     """
+    _check_bias(bias)
     c_in = check_int("in_channels", in_channels, 1)
     c_out = check_int("out_channels", out_channels, 1)
     if isinstance(kernel_size, (tuple, list)):
@@ -51,8 +58,9 @@ def linear_param_count(in_features: int, out_features: int, bias: bool = True) -
     Same as ``sum(p.numel() for p in nn.Linear(in_features, out_features).parameters())``.
 
     Raises:
-        TypeError, ValueError: a size that is not an integer >= 1.
+        TypeError, ValueError: a size that is not an integer >= 1, or ``bias`` not a bool.
     """
+    _check_bias(bias)
     n_in = check_int("in_features", in_features, 1)
     n_out = check_int("out_features", out_features, 1)
     return (n_in + (1 if bias else 0)) * n_out
@@ -64,7 +72,7 @@ def _window_layers(layers) -> Iterable[Tuple[int, int]]:
 
     if isinstance(layers, nn.Module):
         layers = list(layers.modules())
-    for layer in layers:
+    for index, layer in enumerate(layers):
         if isinstance(layer, nn.Module):
             if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
                 k, s = layer.kernel_size, layer.stride
@@ -78,7 +86,8 @@ def _window_layers(layers) -> Iterable[Tuple[int, int]]:
             continue              # containers (expanded by modules()), activations, ...
         if not isinstance(layer, (tuple, list)) or len(layer) != 2:
             raise TypeError(f"each layer must be an nn.Module or a (kernel, stride) pair, got {layer!r}")
-        yield check_int("kernel", layer[0], 1), check_int("stride", layer[1], 1)
+        yield (check_int(f"kernel of layer {index}", layer[0], 1),
+               check_int(f"stride of layer {index}", layer[1], 1))
 
 
 def receptive_field(layers: Union[Sequence[Tuple[int, int]], "torch.nn.Module"]) -> Tuple[int, int]:
@@ -175,6 +184,10 @@ def calculator_spec(d: int = 28, f: int = 5, p: int = 0, s: int = 1, max_d: int 
         TypeError, ValueError: as :func:`output_size_calculator`.
     """
     values, ranges = _calculator_arguments(d, f, p, s, max_d)
+    if values["f"] > values["d"] + 2 * values["p"]:
+        raise ValueError(f"the starting kernel f={values['f']} is larger than the padded input "
+                         f"d + 2p = {values['d'] + 2 * values['p']}; start with a smaller f "
+                         f"or a larger d or p")
     sliders = {k: {"min": ranges[k][0], "max": ranges[k][1], "value": values[k]}
                for k in ("d", "f", "p", "s")}
     return {"kind": "output-size", "sliders": sliders,

@@ -357,3 +357,9 @@ def test_static_spec_bad_arguments(kwargs, error, match):
         anim.controls_spec(args.pop("x"), args.pop("kernels"), **args)
     with pytest.raises(ValueError, match="pooling"):
         anim.controls_spec(IMG, op="max", several=True)
+
+
+@pytest.mark.parametrize("interval, err", [(0, ValueError), (2.5, TypeError), ("fast", TypeError)])
+def test_animate_refuses_bad_interval(interval, err):
+    with pytest.raises(err, match="interval"):
+        anim.animate(np.arange(5.0), np.ones(3), interval=interval)

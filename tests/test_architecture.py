@@ -82,7 +82,7 @@ def test_bad_input_gives_clear_errors():
         arch.linear_param_count(10, "5")
     with pytest.raises(TypeError, match=r"\(kernel, stride\) pair"):
         arch.receptive_field([3])
-    with pytest.raises(ValueError, match="stride must be >= 1"):
+    with pytest.raises(ValueError, match="stride of layer [0-9]+ must be >= 1"):
         arch.receptive_field([(3, 0)])
     with pytest.raises(ValueError, match="dilation"):
         arch.receptive_field(nn.Conv2d(1, 1, 3, dilation=2))
@@ -140,3 +140,23 @@ def test_calculator_bundle_and_bad_arguments():
             arch.calculator_spec(**kwargs)
     with pytest.raises(TypeError, match="integer"):
         arch.calculator_spec(d=2.5)
+
+
+@pytest.mark.parametrize("fn, args", [
+    (arch.conv2d_param_count, (1, 1, 3)),
+    (arch.linear_param_count, (4, 2)),
+])
+@pytest.mark.parametrize("bias", ["no", 0, None])
+def test_param_counts_refuse_non_bool_bias(fn, args, bias):
+    with pytest.raises(TypeError, match="bias must be True or False"):
+        fn(*args, bias=bias)
+
+
+def test_receptive_field_names_the_layer():
+    with pytest.raises(ValueError, match="stride of layer 1"):
+        arch.receptive_field([(3, 1), (3, 0)])
+
+
+def test_calculator_refuses_a_kernel_larger_than_the_padded_input():
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        arch.calculator_spec(d=3, f=7, p=1, s=1)

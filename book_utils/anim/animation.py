@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+from ..ops import check_int
 from .figure import SlidingWindowFigure
 from .window import IntOrPair, SlidingWindow
 
@@ -51,10 +52,12 @@ def animate(x, kernel=None, *, stride: IntOrPair = 1, padding: IntOrPair = 0,
 
     Raises:
         ValueError: invalid operation (see :class:`SlidingWindow`), an empty or out-of-range
-            ``frames``, or more frames than ``max_frames``.
+            ``frames``, more frames than ``max_frames``, or ``interval`` < 1 ms.
+        TypeError: ``interval`` not an integer.
     """
     from matplotlib.animation import FuncAnimation
 
+    interval = check_int("interval", interval, 1)
     sw = SlidingWindow(x, kernel, stride=stride, padding=padding, op=op, window=window,
                        bias=bias)
     frame_numbers = list(range(sw.n_frames)) if frames is None else [int(f) for f in frames]
