@@ -244,21 +244,23 @@ def conv2d_weight_grad(dz: np.ndarray, x: np.ndarray, kernel_size: IntPair,
     return dw.transpose(1, 0, 2, 3)
 
 
-def conv2d_input_grad(dz: np.ndarray, w: np.ndarray, input_shape: Sequence[int],
-                      stride: IntPair = 1, padding: IntPair = 0, rotate: bool = True) -> np.ndarray:
-    """``dL/dX`` of a convolution layer: "full" correlation of ``dz`` with rotated kernels.
+def conv2d_input_grad(dz: np.ndarray, w: np.ndarray,
+                      input_shape: Sequence[int], stride: IntPair = 1,
+                      padding: IntPair = 0, rotate: bool = True) -> np.ndarray:
+    """``dL/dX`` of a conv layer: "full" correlation of ``dz`` with rotated kernels.
 
-    ``dXp[n, c] = sum_o full_correlate(dilate(dz[n, o]), rot180(W[o, c]))``; the full
-    correlation zero-pads its input by ``kH - 1`` rows and ``kW - 1`` columns on each side.
-    Rows/columns of the padded input beyond the last window get zero gradient; finally the
-    padding is cropped off.
+    ``dXp[n, c] = sum_o full_correlate(dilate(dz[n, o]), rot180(W[o, c]))``;
+    the full correlation zero-pads its input by ``kH - 1`` rows and ``kW - 1``
+    columns on each side. Rows/columns of the padded input beyond the last
+    window get zero gradient; finally the padding is cropped off.
 
     Args:
         dz: ``dL/dZ``, shape ``(N, C_out, H', W')``.
         w: kernels ``(C_out, C_in, kH, kW)``.
         input_shape: ``(N, C_in, H, W)`` of the layer's input.
-        rotate: ``True`` (correct). ``False`` skips the 180-degree rotation, which is WRONG;
-            it exists only so that the book and the tests can show the gradient check failing.
+        rotate: ``True`` (correct). ``False`` skips the 180-degree rotation,
+            which is WRONG; it exists only so that the book and the tests can
+            show the gradient check failing.
 
     Returns:
         ``(N, C_in, H, W)``.
@@ -268,14 +270,17 @@ def conv2d_input_grad(dz: np.ndarray, w: np.ndarray, input_shape: Sequence[int],
     n, c_in, h, wd = _check_shape4("input_shape", input_shape)
     c_out, c_w, kh, kw = w.shape
     if c_w != c_in:
-        raise ValueError(f"input has {c_in} channels but the kernels expect {c_w}")
+        raise ValueError(f"input has {c_in} channels but the kernels "
+                         f"expect {c_w}")
     pd = as_pair("padding", padding, 0)
     st = as_pair("stride", stride, 1)
     _check_window_fits((h, wd), (kh, kw), pd, "kernel")
     _check_grad_shape(dz, (n, c_out) + _out_hw((h, wd), (kh, kw), pd, st))
-    g = pad(dilate2d(dz, st), (kh - 1, kw - 1))             # dilate, then "full" zero padding
+    # dilate, then the "full" zero padding
+    g = pad(dilate2d(dz, st), (kh - 1, kw - 1))
     kernels = rot180(w) if rotate else w
-    reached = correlate2d(g, kernels.transpose(1, 0, 2, 3))   # (N, C_in, s(H'-1)+kH, ...)
+    # (N, C_in, s(H'-1)+kH, s(W'-1)+kW)
+    reached = correlate2d(g, kernels.transpose(1, 0, 2, 3))
     dxp = np.zeros((n, c_in, h + 2 * pd[0], wd + 2 * pd[1]))
     dxp[:, :, :reached.shape[2], :reached.shape[3]] = reached
     return dxp[:, :, pd[0]:pd[0] + h, pd[1]:pd[1] + wd]
@@ -530,9 +535,10 @@ def tiny_cnn_init(seed: int = 0, in_channels: int = 1) -> Dict[str, np.ndarray]:
     }
 
 
-def tiny_cnn_loss_and_grads(params: Dict[str, np.ndarray], x: np.ndarray,
-                            labels: np.ndarray) -> Tuple[float, Dict[str, np.ndarray]]:
-    """Forward and backward pass of the tiny CNN of :func:`tiny_cnn_init`, all in NumPy.
+def tiny_cnn_loss_and_grads(
+        params: Dict[str, np.ndarray], x: np.ndarray, labels: np.ndarray,
+) -> Tuple[float, Dict[str, np.ndarray]]:
+    """Forward and backward pass of the tiny CNN of :func:`tiny_cnn_init`.
 
     Args:
         params: dict from :func:`tiny_cnn_init`.
@@ -540,14 +546,17 @@ def tiny_cnn_loss_and_grads(params: Dict[str, np.ndarray], x: np.ndarray,
         labels: ``(N,)`` ints in ``[0, 3)``.
 
     Returns:
-        ``(loss, grads)``: mean cross-entropy and a dict with the same keys as ``params``.
+        ``(loss, grads)``: mean cross-entropy and a dict with the same keys
+        as ``params``.
     """
     p = _check_tiny_inputs(params, x, labels)
     # forward, keeping every intermediate the backward pass needs
-    z1 = conv2d_forward(x, p["conv1.weight"], p["conv1.bias"], stride=1, padding=1)
+    z1 = conv2d_forward(x, p["conv1.weight"], p["conv1.bias"],
+                        stride=1, padding=1)
     a1 = relu(z1)
     m1 = avg_pool2d_forward(a1, 2)
-    z2 = conv2d_forward(m1, p["conv2.weight"], p["conv2.bias"], stride=2, padding=1)
+    z2 = conv2d_forward(m1, p["conv2.weight"], p["conv2.bias"],
+                        stride=2, padding=1)
     a2 = relu(z2)
     m2 = max_pool2d_forward(a2, 3)
     h = m2.reshape(m2.shape[0], -1)
@@ -555,13 +564,14 @@ def tiny_cnn_loss_and_grads(params: Dict[str, np.ndarray], x: np.ndarray,
     loss, d_logits = softmax_cross_entropy(logits, labels)
     # backward, in reverse order
     grads = {}
-    d_h, grads["fc.weight"], grads["fc.bias"] = linear_backward(d_logits, h, p["fc.weight"])
+    d_h, grads["fc.weight"], grads["fc.bias"] = linear_backward(
+        d_logits, h, p["fc.weight"])
     d_a2 = max_pool2d_backward(d_h.reshape(m2.shape), a2, 3)
-    d_z2 = relu_backward(d_a2, z2)                                  # the sigma' factor
+    d_z2 = relu_backward(d_a2, z2)                  # the sigma' factor
     d_m1, grads["conv2.weight"], grads["conv2.bias"] = conv2d_backward(
         d_z2, m1, p["conv2.weight"], stride=2, padding=1)
     d_a1 = avg_pool2d_backward(d_m1, a1, 2)
-    d_z1 = relu_backward(d_a1, z1)                                  # the sigma' factor
+    d_z1 = relu_backward(d_a1, z1)                  # the sigma' factor
     _, grads["conv1.weight"], grads["conv1.bias"] = conv2d_backward(
         d_z1, x, p["conv1.weight"], stride=1, padding=1)
     return loss, grads

@@ -110,9 +110,12 @@ class Conv2dLoop(_Conv2dBase):
         out = x.new_empty(x.shape[0], self.out_channels, h_out, w_out)
         for i in range(h_out):
             for j in range(w_out):
-                window = x[:, :, i * s:i * s + k, j * s:j * s + k]          # (B, C_in, k, k)
-                # sum over input channel c and kernel rows/cols h, w for every (batch b, filter o)
-                out[:, :, i, j] = torch.einsum("bchw,ochw->bo", window, self.weight)
+                # (B, C_in, k, k)
+                window = x[:, :, i * s:i * s + k, j * s:j * s + k]
+                # sum over input channel c and kernel rows/cols h, w,
+                # for every (batch b, filter o)
+                out[:, :, i, j] = torch.einsum("bchw,ochw->bo", window,
+                                               self.weight)
         if self.bias is not None:
             out = out + self.bias.view(1, -1, 1, 1)
         return out
@@ -129,8 +132,9 @@ class Conv2dIm2col(_Conv2dBase):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h_out, w_out = self._prepare(x)
-        cols = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)
-        out = self.weight.flatten(1) @ cols                                   # (B, C_out, L)
+        cols = F.unfold(x, self.kernel_size, padding=self.padding,
+                        stride=self.stride)
+        out = self.weight.flatten(1) @ cols                 # (B, C_out, L)
         if self.bias is not None:
             out = out + self.bias.view(1, -1, 1)
         return out.view(x.shape[0], self.out_channels, h_out, w_out)

@@ -46,7 +46,7 @@ def source(cell: dict) -> str:
 def install_cell_source() -> str:
     """The first code cell every chapter starts with, for the repository in _config.yml."""
     return (
-        "# Set-up: on Colab (or any kernel without the book's helpers) install book_utils first.\n"
+        "# Set-up: on Colab (or any kernel without book_utils) install it first.\n"
         "import importlib.util, subprocess, sys\n"
         'if importlib.util.find_spec("book_utils") is None:\n'
         '    subprocess.run([sys.executable, "-m", "pip", "install", "-q",\n'
@@ -302,13 +302,14 @@ def test_glue_names_unique_across_book():
 
 
 @chapter_param
-def test_widget_cells_have_a_kernel_note(docname):
+def test_widget_cells_carry_a_static_view(docname):
+    """Every ipywidgets output also holds the static control the HTML book shows."""
     cells = load_nb(docname)["cells"]
     for i, cell in enumerate(cells):
-        views = [o for o in cell.get("outputs", []) if WIDGET_VIEW in o.get("data", {})]
-        if cell["cell_type"] == "code" and views:
-            note = source(cells[i - 1]) if i and cells[i - 1]["cell_type"] == "markdown" else ""
-            assert "内核" in note, (
-                f"{docname}: widget cell {i} needs a one-line note before it saying the control "
-                "needs a running kernel (Colab / Jupyter) and that the animation shows the same"
-            )
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if WIDGET_VIEW in data:
+                html_view = "".join(data.get("text/html", ""))
+                assert '<div class="cnn-control"' in html_view, (
+                    f"{docname}: widget cell {i} has no static view; build the control with "
+                    "book_utils.static_controls.panel so the HTML book can show it")
