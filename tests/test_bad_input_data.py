@@ -18,8 +18,10 @@ from book_utils import data
 
 @pytest.fixture
 def tiny(monkeypatch, isolated_cache):
-    monkeypatch.setattr(data, "MNIST_SPLIT_SIZES", {"train": 3, "test": 3})
-    monkeypatch.setattr(data, "CIFAR10_PER_CLASS", {"train": 2, "test": 2})
+    monkeypatch.setitem(data.MNIST_SPLIT_SIZES, "train", 3)
+    monkeypatch.setitem(data.MNIST_SPLIT_SIZES, "test", 3)
+    monkeypatch.setitem(data.CIFAR10_PER_CLASS, "train", 2)
+    monkeypatch.setitem(data.CIFAR10_PER_CLASS, "test", 2)
     return isolated_cache
 
 

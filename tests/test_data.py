@@ -36,8 +36,10 @@ def test_cifar10_archive_counts(real_data_root, isolated_cache):
 @pytest.fixture
 def tiny_counts(monkeypatch):
     """Let 2 images per class (and 3 MNIST images) pass the count checks, for tiny copies."""
-    monkeypatch.setattr(data, "CIFAR10_PER_CLASS", {"train": 2, "test": 2})
-    monkeypatch.setattr(data, "MNIST_SPLIT_SIZES", {"train": 3, "test": 3})
+    monkeypatch.setitem(data.CIFAR10_PER_CLASS, "train", 2)
+    monkeypatch.setitem(data.CIFAR10_PER_CLASS, "test", 2)
+    monkeypatch.setitem(data.MNIST_SPLIT_SIZES, "train", 3)
+    monkeypatch.setitem(data.MNIST_SPLIT_SIZES, "test", 3)
 
 
 def _write_tiny_cifar(folder, per_class=2, size=32):
