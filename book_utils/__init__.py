@@ -7,14 +7,14 @@ Small modules, each named for one concept; notebooks import what they use, e.g.
 module             what it holds
 =================  ==========================================================================
 ``profiles``       the quick/full run profiles: how much each chapter trains
-``data``           MNIST and CIFAR-10 as in-memory tensors (download or local copies)
+``data``           MNIST, CIFAR-10 as checked in-memory tensors; locations, datasets, loaders
 ``train``          device choice, seeding, ``fit``/``evaluate``/``predict``, checkpoints
 ``results``        recorded full-profile (GPU) results shown beside the page's own run
 ``ops``            NumPy reference conv1d/conv2d and the output-size formula
 ``kernels``        named 2D kernels (mean, Gaussian, sharpen, Sobel)
 ``anim``           sliding windows (conv, pooling): geometry, figure, animation, controls
 ``architecture``   parameter counts, receptive fields, the output-size calculator widget
-``backprop``       NumPy forward/backward of conv2d and pooling
+``backprop``       NumPy forward/backward: conv, pooling, dense layers, a tiny CNN, gradcheck
 ``layers``         hand-written Conv2d and MaxPool2d modules (loop and vectorised)
 ``models``         LeNet-5, AlexNet, VGG, MobileNet, YOLOv1, ResNet
 ``summary``        per-layer tables: output shapes, parameters, MACs
