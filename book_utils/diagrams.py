@@ -41,6 +41,21 @@ class Stage:
     kind: str = "conv"
     size: Optional[int] = None
 
+    def __post_init__(self):
+        from .ops import check_int
+
+        if not isinstance(self.label, str) or not isinstance(self.detail, str):
+            raise TypeError(f"Stage label and detail must be strings, got "
+                            f"{type(self.label).__name__} and {type(self.detail).__name__}")
+        if self.size is not None:
+            check_int("Stage.size (the feature map's side; None for a vector)", self.size, 1)
+
+
+def _check_ax(ax) -> None:
+    if not hasattr(ax, "add_patch") or not hasattr(ax, "figure"):
+        raise TypeError(f"ax must be a matplotlib Axes (e.g. fig, ax = plt.subplots()), got "
+                        f"{type(ax).__name__}")
+
 
 def _kind_of(module_type: str) -> str:
     t = module_type.lower()
@@ -77,8 +92,14 @@ def stages_from_table(table, names: Optional[Sequence[str]] = None, labels: Opti
         output_kind: kind (colour) of the last box.
 
     Raises:
+        TypeError: if ``table`` is not a :class:`~book_utils.summary.LayerTable`.
         ValueError: if ``labels`` and the chosen rows differ in number, or a name is unknown.
     """
+    from .summary import LayerTable
+
+    if not isinstance(table, LayerTable):
+        raise TypeError(f"table must be a summary.LayerTable (from summary.layer_table(model, "
+                        f"input_size)), got {type(table).__name__}")
     rows = table.rows
     if names is not None:
         known = {r.name for r in rows}
@@ -127,9 +148,22 @@ def draw_pipeline(ax, stages: Iterable[Stage], title: Optional[str] = None, font
         the axis.
 
     Raises:
-        ValueError: for an empty ``stages``, an unknown kind or a non-positive ``fontsize``.
+        TypeError: if ``ax`` is not a matplotlib Axes or a stage is not a :class:`Stage`.
+        ValueError: for an empty ``stages``, an unknown kind, a non-positive ``fontsize``,
+            ``box_width`` or ``max_size``, or a negative ``gap``.
     """
+    from .ops import check_int
+
+    _check_ax(ax)
     stages = list(stages)
+    bad = [type(st).__name__ for st in stages if not isinstance(st, Stage)]
+    if bad:
+        raise TypeError(f"stages must be Stage objects (e.g. from stages_from_table), got {bad[0]}")
+    if max_size is not None:
+        check_int("max_size", max_size, 1)
+    if not box_width > 0 or not gap >= 0:
+        raise ValueError(f"box_width must be > 0 and gap >= 0 (axis units), got {box_width!r} "
+                         f"and {gap!r}")
     if not stages:
         raise ValueError("stages is empty: nothing to draw")
     for st in stages:
@@ -271,6 +305,7 @@ def draw_residual_block(ax, projection: bool = False, fontsize: Optional[float] 
         fontsize: points; ``None`` picks the size at which the smallest text shows at about
             10 CSS pixels in the book's column (see :func:`book_utils.plot.readable_fontsize`).
     """
+    _check_ax(ax)
     fontsize = _fixed_layout_pt(ax, fontsize)
     w, h = (2.7 if projection else 2.1), 0.5
     ys = [0.0, 0.8, 1.6, 2.4, 3.2]
@@ -328,7 +363,16 @@ def draw_depthwise_separable(ax, channels: int = 3, out_channels: int = 4, fonts
     Bottom: one k x k kernel per input channel gives ``channels`` maps (no mixing), then
     ``out_channels`` 1x1 x C_in kernels mix them. ``fontsize`` (points) defaults to the size
     that shows at about 10 CSS pixels in the book's column.
+
+    Raises:
+        TypeError: if ``ax`` is not a matplotlib Axes, or the channel counts are not integers.
+        ValueError: if ``channels`` or ``out_channels`` is < 1.
     """
+    from .ops import check_int
+
+    _check_ax(ax)
+    channels = check_int("channels", channels, 1)
+    out_channels = check_int("out_channels", out_channels, 1)
     fontsize = _fixed_layout_pt(ax, fontsize)
     palette = ["#e15759", "#59a14f", "#4e79a7", "#f28e2b", "#b07aa1", "#76b7b2"]
     cin = [palette[i % len(palette)] for i in range(channels)]

@@ -139,8 +139,15 @@ def plot_history(history, title: Optional[str] = None, smooth: int = 20):
         The ``matplotlib.figure.Figure``.
 
     Raises:
+        TypeError: if ``history`` lacks ``batch_loss`` or ``epochs`` (pass the ``History`` that
+            ``train.fit`` returns), or its epochs lack ``batch_epoch`` for their test loss.
         ValueError: if the history holds no batches, or ``smooth`` is not a positive int.
     """
+    missing = [a for a in ("batch_loss", "epochs") if not hasattr(history, a)]
+    if missing:
+        raise TypeError(f"history must be a book_utils.train.History (with batch_loss and "
+                        f"epochs), got {type(history).__name__} without {' and '.join(missing)}; "
+                        f"pass the History that train.fit returns")
     losses = np.asarray(history.batch_loss, dtype=float)
     if losses.size == 0:
         raise ValueError("the history has no recorded batches; train for at least one epoch first")
@@ -159,6 +166,9 @@ def plot_history(history, title: Optional[str] = None, smooth: int = 20):
         avg = np.convolve(losses, np.ones(w) / w, mode="valid")
         ax_loss.plot(steps[w - 1:], avg, color="tab:blue", lw=2, label=f"mean of {w} batches")
     epochs = list(history.epochs)
+    if epochs and "val_loss" in epochs[0] and not hasattr(history, "batch_epoch"):
+        raise TypeError("history has a test loss per epoch but no batch_epoch (the epoch of "
+                        "each batch) to place it; pass the History that train.fit returns")
     if epochs and "val_loss" in epochs[0]:
         ends = np.cumsum([list(history.batch_epoch).count(e["epoch"]) for e in epochs])
         ax_loss.plot(ends, [e["val_loss"] for e in epochs], "o-", color="tab:orange",
@@ -211,6 +221,42 @@ def _to_display(img: torch.Tensor, mean=None, std=None) -> np.ndarray:
     return img.squeeze(-1).numpy()
 
 
+def _check_images(images) -> Tuple[int, int]:
+    """``(N, C)`` of ``images``, checking they are ``(N, C, H, W)`` with C = 1 or 3."""
+    if isinstance(images, (torch.Tensor, np.ndarray)):
+        if images.ndim != 4:
+            hint = (" (a batch without its channel axis? use images.unsqueeze(1) for "
+                    "(N, 1, H, W))" if images.ndim == 3 else "")
+            raise ValueError(f"images must be a 4-D batch (N, C, H, W) or a sequence of "
+                             f"(C, H, W) images, got shape {tuple(images.shape)}{hint}")
+        shapes = [tuple(images.shape[1:])] * len(images)
+    else:
+        try:
+            shapes = [tuple(np.shape(im)) for im in images]
+        except TypeError:
+            raise TypeError(f"images must be a tensor (N, C, H, W) or a sequence of (C, H, W) "
+                            f"images, got {type(images).__name__}") from None
+    if not shapes:
+        raise ValueError("show_images() got no images")
+    for k, shape in enumerate(shapes):
+        if len(shape) != 3 or shape[0] not in (1, 3):
+            raise ValueError(f"images[{k}] has shape {shape}; each image must be (C, H, W) with "
+                             f"C = 1 (grey) or 3 (RGB)")
+    return len(shapes), shapes[0][0]
+
+
+def _check_labels(name: str, values, classes) -> None:
+    """``values`` must be integers and, when ``classes`` is given, in ``range(len(classes))``."""
+    arr = np.asarray(torch.as_tensor(values).cpu()) if isinstance(values, torch.Tensor) \
+        else np.asarray(values)
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must be integer class indices, got dtype {arr.dtype}")
+    if classes is not None and arr.size and (arr.min() < 0 or arr.max() >= len(classes)):
+        bad = int(arr[(arr < 0) | (arr >= len(classes))].flat[0])
+        raise IndexError(f"{name} holds {bad}, outside range(len(classes)) = "
+                         f"range({len(classes)}); pass the class names of these labels")
+
+
 def show_images(images, labels: Sequence[int], classes: Optional[Sequence[str]] = None,
                 preds: Optional[Sequence[int]] = None, ncols: int = 8, mean=None, std=None,
                 title: Optional[str] = None, size: float = 1.3):
@@ -230,15 +276,29 @@ def show_images(images, labels: Sequence[int], classes: Optional[Sequence[str]] 
         The ``matplotlib.figure.Figure``.
 
     Raises:
-        ValueError: if ``labels`` (or ``preds``) do not match the number of images, or there
-            are no images.
+        TypeError: if ``ncols`` is not an integer, or labels/predictions are not integers.
+        ValueError: if there are no images, ``images`` is not ``(N, C, H, W)`` (or a sequence
+            of ``(C, H, W)``) with 1 or 3 channels, ``labels`` (or ``preds``) do not match the
+            number of images, ``ncols`` < 1, ``size`` is not positive, or ``mean``/``std``
+            do not have one entry per channel.
+        IndexError: if a label or prediction is outside ``range(len(classes))``.
     """
-    n = len(images)
-    if n == 0:
-        raise ValueError("show_images() got no images")
+    from .ops import check_int
+
+    ncols = check_int("ncols", ncols, 1)
+    if isinstance(size, bool) or not isinstance(size, (int, float)) or not size > 0:
+        raise ValueError(f"size must be a positive number (inches), got {size!r}")
+    n, channels = _check_images(images)
     if len(labels) != n or (preds is not None and len(preds) != n):
         raise ValueError(f"got {n} images but {len(labels)} labels"
                          + ("" if preds is None else f" and {len(preds)} predictions"))
+    _check_labels("labels", labels, classes)
+    if preds is not None:
+        _check_labels("preds", preds, classes)
+    for arg, stats in (("mean", mean), ("std", std)):
+        if stats is not None and len(stats) not in (1, channels):
+            raise ValueError(f"{arg} must have one entry per channel ({channels}), got "
+                             f"{len(stats)}: {tuple(stats)}")
     name = (lambda k: str(classes[int(k)])) if classes is not None else (lambda k: str(int(k)))
     titles = []
     for k in range(n):
@@ -283,13 +343,24 @@ def plot_confusion_matrix(cm, classes: Sequence[str], normalize: bool = True, ti
         The ``matplotlib.figure.Figure``.
 
     Raises:
-        ValueError: if ``cm`` is not square or does not match ``classes``.
+        ValueError: if ``cm`` is not square, does not match ``classes``, holds negative or
+            non-finite counts, or (with ``normalize=True``) a class has no samples (its row
+            would be 0/0: use ``normalize=False`` to show the counts).
     """
     cm = np.asarray(torch.as_tensor(cm).cpu(), dtype=float)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] != len(classes):
         raise ValueError(f"cm must be ({len(classes)}, {len(classes)}) for {len(classes)} classes, "
                          f"got {cm.shape}")
-    shown = cm / np.maximum(cm.sum(1, keepdims=True), 1) if normalize else cm
+    if not np.isfinite(cm).all() or (cm < 0).any():
+        raise ValueError("cm must hold counts >= 0 (no NaN or inf); pass the matrix from "
+                         "train.confusion_matrix")
+    if normalize:
+        empty = np.flatnonzero(cm.sum(1) == 0)
+        if empty.size:
+            k = int(empty[0])
+            raise ValueError(f"class {k} ({classes[k]}) has no samples; use normalize=False "
+                             f"(a row of fractions would be 0/0)")
+    shown = cm / cm.sum(1, keepdims=True) if normalize else cm
     k = len(classes)
     fig, ax = plt.subplots(figsize=(min(COLUMN_INCHES, 0.5 * k + 1.9), min(COLUMN_INCHES, 0.5 * k + 1.1)))
     small = readable_fontsize(fig)

@@ -252,6 +252,21 @@ def _first_tensor(out):
     return None
 
 
+def _check_input_size(input_size) -> Tuple[int, ...]:
+    """``input_size`` as a tuple of ints; a string ('28' would read as (2, 8)) or floats are refused."""
+    import numbers
+
+    if isinstance(input_size, (str, bytes)) or not hasattr(input_size, "__iter__"):
+        raise TypeError(f"input_size must be a shape such as (1, 3, 32, 32) (a tuple of ints) or "
+                        f"a tensor, got {type(input_size).__name__} {input_size!r}")
+    shape = tuple(input_size)
+    bad = [v for v in shape if isinstance(v, bool) or not isinstance(v, numbers.Integral)]
+    if bad:
+        raise TypeError(f"input_size must hold ints, e.g. (1, 3, 32, 32), got {bad[0]!r} "
+                        f"({type(bad[0]).__name__}) in {input_size!r}")
+    return tuple(int(v) for v in shape)
+
+
 def layer_table(model: nn.Module, input_size: Union[Sequence[int], torch.Tensor],
                 depth: Optional[int] = None, names: Optional[Sequence[str]] = None,
                 device: Optional[Union[str, torch.device]] = None) -> LayerTable:
@@ -274,19 +289,19 @@ def layer_table(model: nn.Module, input_size: Union[Sequence[int], torch.Tensor]
         :class:`torch.utils.flop_counter.FlopCounterMode` (convolutions and matrix products only).
 
     Raises:
-        TypeError: if ``model`` is not an ``nn.Module``.
+        TypeError: if ``model`` is not an ``nn.Module``, or ``input_size`` is neither a tensor
+            nor a sequence of ints (a string, floats).
         ValueError: for a malformed ``input_size``, an unknown module name or a bad ``depth``;
-            errors raised by the model's own input checks propagate unchanged.
+            or if the model cannot run on that input (torch's ``RuntimeError``, e.g. a shape
+            mismatch, is re-raised naming ``input_size``). Errors raised by the model's own
+            input checks (``ValueError``, ``TypeError``) propagate unchanged.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if isinstance(input_size, torch.Tensor):
         x = input_size
     else:
-        try:
-            shape = tuple(int(s) for s in input_size)
-        except (TypeError, ValueError):
-            raise ValueError(f"input_size must be a shape such as (1, 3, 32, 32) or a tensor, got {input_size!r}")
+        shape = _check_input_size(input_size)
         if len(shape) < 2 or any(s < 1 for s in shape):
             raise ValueError(f"input_size must list the batch size and at least one more positive size, got {shape}")
         if device is None:
@@ -323,6 +338,10 @@ def layer_table(model: nn.Module, input_size: Union[Sequence[int], torch.Tensor]
     try:
         with torch.no_grad(), counter:
             out = model(x)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"model cannot run on input_size={tuple(x.shape)}: {first}; pass the "
+                         f"(B, C, H, W) it expects") from err
     finally:
         for h in handles:
             h.remove()
@@ -339,5 +358,9 @@ def layer_table(model: nn.Module, input_size: Union[Sequence[int], torch.Tensor]
 
 
 def count_macs(model: nn.Module, input_size: Union[Sequence[int], torch.Tensor]) -> int:
-    """Multiply-accumulates of one forward pass (FLOPs / 2 from ``FlopCounterMode``)."""
+    """Multiply-accumulates of one forward pass (FLOPs / 2 from ``FlopCounterMode``).
+
+    ``input_size`` as in :func:`layer_table`, which raises the same errors (a string or floats
+    for ``input_size``: ``TypeError``; a model that cannot run on it: ``ValueError``).
+    """
     return layer_table(model, input_size, names=[]).total_macs
