@@ -30,7 +30,9 @@ class LeNet5(nn.Module):
 
     Args:
         num_classes: number of output logits.
-        activation: ``"sigmoid"`` (as in 1998), ``"tanh"`` or ``"relu"`` (the modern choice).
+        activation: ``"sigmoid"``, ``"tanh"`` or ``"relu"`` (the modern choice). The 1998
+            paper used a scaled tanh, ``1.7159 * tanh(2a / 3)``; ``"tanh"`` is the closest
+            choice here (without the scale).
         pooling: ``"avg"`` (as in 1998, S2/S4 are 2x2 average pooling) or ``"max"``.
         input_size: 28 (MNIST, C1 uses ``padding=2``) or 32 (the paper's input).
         conv: constructor used for the convolution layers, called as
