@@ -340,8 +340,9 @@ def layer_table(model: nn.Module, input_size: Union[Sequence[int], torch.Tensor]
             out = model(x)
     except RuntimeError as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"model cannot run on input_size={tuple(x.shape)}: {first}; pass the "
-                         f"(B, C, H, W) it expects") from err
+        given = tuple(x.shape) if x is not input_size else f"a {x.dtype} tensor {tuple(x.shape)}"
+        raise ValueError(f"model cannot run on input_size={given}: {first}; pass the "
+                         f"(B, C, H, W) it expects (a float tensor, if a tensor)") from err
     finally:
         for h in handles:
             h.remove()

@@ -179,7 +179,9 @@ SUMMARY_CASES = [
     (lambda: summary.count_macs(nn.Conv2d(3, 8, 3), (1, 1, 8, 8)), ValueError,
      r"model cannot run on input_size=\(1, 1, 8, 8\): .*channels"),
     (lambda: summary.layer_table(nn.Conv2d(3, 8, 3), torch.zeros(1, 3, 2, 2)), ValueError,
-     r"model cannot run on input_size=\(1, 3, 2, 2\)"),
+     r"model cannot run on input_size=a torch.float32 tensor \(1, 3, 2, 2\)"),
+    (lambda: summary.layer_table(nn.Conv2d(3, 4, 3), torch.zeros(1, 3, 8, 8, dtype=torch.int64)),
+     ValueError, r"input_size=a torch.int64 tensor \(1, 3, 8, 8\): .*a float tensor"),
 ]
 
 
