@@ -9,8 +9,9 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from book_utils import train
+from book_utils.train import devices, precision
 
-PACKAGE = Path(train.__file__).resolve().parent
+PACKAGE = Path(train.__file__).resolve().parents[1]   # book_utils/
 
 
 @pytest.mark.parametrize("capability, expected", [
@@ -39,13 +40,13 @@ def test_amp_dtype_mps_is_none():
     ({"avx2", "avx512f"}, None),     # AVX-512 without BF16: bf16 would be emulated
     (set(), None)])                  # flags unreadable (not Linux)
 def test_amp_dtype_on_cpu_needs_native_bf16(monkeypatch, flags, expected):
-    monkeypatch.setattr(train, "cpu_flags", lambda: frozenset(flags))
+    monkeypatch.setattr(devices, "cpu_flags", lambda: frozenset(flags))
     assert train.amp_dtype("cpu") == expected
 
 
 def test_cpu_flags_and_name_come_from_cpuinfo(monkeypatch):
     fake = {"model name": "Example  CPU 9000", "flags": "fpu avx2 avx512_bf16"}
-    monkeypatch.setattr(train, "_cpuinfo_field", lambda name: fake.get(name))
+    monkeypatch.setattr(devices, "_cpuinfo_field", lambda name: fake.get(name))
     train.cpu_flags.cache_clear()
     try:
         assert train.cpu_flags() == frozenset({"fpu", "avx2", "avx512_bf16"})
@@ -57,7 +58,7 @@ def test_cpu_flags_and_name_come_from_cpuinfo(monkeypatch):
 
 
 def test_resolve_amp(monkeypatch):
-    monkeypatch.setattr(train, "amp_dtype", lambda device: torch.float16)
+    monkeypatch.setattr(precision, "amp_dtype", lambda device: torch.float16)
     assert train.resolve_amp(False, "cpu") is None
     assert train.resolve_amp(None, "cpu") is None
     assert train.resolve_amp(True, "cpu") == torch.float16
@@ -97,13 +98,14 @@ def test_the_autocast_scanner_finds_direct_calls():
 def test_no_other_module_builds_an_autocast_context():
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        if path == PACKAGE / "train.py":
+        if path == PACKAGE / "train" / "precision.py":
             continue
         offenders += [f"{path.relative_to(PACKAGE)}: {line}"
                       for line in _direct_autocasts(path.read_text(encoding="utf-8"))]
     assert offenders == [], "use book_utils.train.autocast instead:\n" + "\n".join(offenders)
     # the one place: train.autocast itself
-    assert len(_direct_autocasts((PACKAGE / "train.py").read_text(encoding="utf-8"))) == 1
+    text = (PACKAGE / "train" / "precision.py").read_text(encoding="utf-8")
+    assert len(_direct_autocasts(text)) == 1
 
 
 def _toy(n=64):

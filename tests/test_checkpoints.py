@@ -9,6 +9,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from book_utils import train
+from book_utils.train import loop
 
 
 @pytest.fixture
@@ -184,8 +185,8 @@ def test_quiet_fit_prints_nothing(ckpt_env, capsys):
 def test_epoch_lines_fit_80_columns():
     worst = {"epoch": 100, "train_loss": 12.3456, "train_acc": 1.0, "lr": 1.23e-4, "time_s": 12345.6,
              "val_loss": 12.3456, "val_acc": 1.0}
-    line = train._epoch_line(worst, 100)
+    line = loop._epoch_line(worst, 100)
     assert line == "epoch 100/100: loss 12.3456 (test 12.3456), acc 100.00% (test 100.00%), 12346 s"
     assert len(line) <= 80
     no_val = {k: v for k, v in worst.items() if not k.startswith("val")}
-    assert len(train._epoch_line(no_val, 100)) <= 80 and "lr 1.23e-04" in train._epoch_line(no_val, 100)
+    assert len(loop._epoch_line(no_val, 100)) <= 80 and "lr 1.23e-04" in loop._epoch_line(no_val, 100)
