@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
 import torch
 
@@ -143,6 +143,7 @@ def chapter_config(chapter: str, profile: Optional[str] = None, **overrides: Any
         KeyError: for an unknown chapter (the message lists the known ones).
         ValueError: for an unknown profile, an unknown field, or a size that is not a
             positive integer.
+        TypeError: if ``extra`` is not a mapping (dict) of chapter settings.
     """
     if chapter not in _CONFIGS:
         raise KeyError(f"unknown chapter {chapter!r}; known chapters: {sorted(_CONFIGS)}")
@@ -168,6 +169,9 @@ def chapter_config(chapter: str, profile: Optional[str] = None, **overrides: Any
                 kind = "an integer >= 0" if name == "epochs" else "a positive integer"
                 raise ValueError(f"{name} must be {kind}{' or None' if optional else ''}, got {value!r}")
     if "extra" in overrides:
+        if not isinstance(overrides["extra"], Mapping):
+            raise TypeError(f"extra must be a dict of chapter settings, e.g. extra={{'lr': 1e-3}}, "
+                            f"got {type(overrides['extra']).__name__}")
         overrides = dict(overrides, extra={**config.extra, **dict(overrides["extra"])})
     return replace(config, **overrides)
 

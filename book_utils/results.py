@@ -41,6 +41,12 @@ NOT_RECORDED = "No full GPU run has been recorded yet."
 RECORD_ENV = "CNN_BOOK_RECORD"
 _REQUIRED = ("schema", "chapter", "profile", "config", "data", "environment", "runs")
 _REQUIRED_RUN = ("test_accuracy", "test_loss", "epochs", "seconds_per_epoch")
+_REQUIRED_TEST = ("loss", "accuracy", "n")
+
+
+def _is_finite_number(value) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, (int, float))
+            and math.isfinite(value))
 
 
 def results_path(chapter: str, folder: Optional[PathLike] = None) -> Path:
@@ -119,10 +125,18 @@ def run_record(history, test: Dict[str, Any], confusion, classes: Sequence[str],
         "confusion_matrix": K x K lists, "batch_loss_means", "batches_per_point", **details}``.
 
     Raises:
-        ValueError: if the confusion matrix is not ``K x K`` for the ``K`` classes, its counts
-            do not add up to ``test["n"]``, a class has no test image, the history is empty,
-            or ``loss_points`` is not a positive integer.
+        ValueError: if ``test`` lacks ``loss``, ``accuracy`` or ``n``, ``train_seconds`` is
+            not a finite number >= 0, the confusion matrix is not ``K x K`` for the ``K``
+            classes, its counts do not add up to ``test["n"]``, a class has no test image, the
+            history is empty, or ``loss_points`` is not a positive integer.
     """
+    missing = [k for k in _REQUIRED_TEST if not isinstance(test, dict) or k not in test]
+    if missing:
+        raise ValueError(f"test must be the dict train.evaluate() returns, with 'loss', "
+                         f"'accuracy' and 'n'; missing {missing}")
+    if not _is_finite_number(train_seconds) or train_seconds < 0:
+        raise ValueError(f"train_seconds must be a finite number of seconds >= 0, "
+                         f"got {train_seconds!r}")
     cm = torch.as_tensor(confusion)
     k = len(classes)
     if cm.shape != (k, k) or cm.is_floating_point():
@@ -167,12 +181,26 @@ def save_results(path: PathLike, chapter: str, config, runs: Dict[str, Dict[str,
         wall_s: wall time of the whole script in seconds, if known.
 
     Raises:
-        ValueError: if a run summary lacks a required key.
+        TypeError: if ``runs`` is not a dict of dicts.
+        ValueError: if a run summary lacks a required key, its ``test_accuracy`` is not a
+            finite fraction in [0, 1], or ``test_loss`` / ``seconds_per_epoch`` is not finite
+            (JSON would store NaN, which a later read cannot trust).
     """
+    if not isinstance(runs, dict) or not all(isinstance(r, dict) for r in runs.values()):
+        raise TypeError(f"runs must be a dict {{recipe name: run_record(...)}}, got "
+                        f"{type(runs).__name__}")
     for name, run in runs.items():
         missing = [k for k in _REQUIRED_RUN if k not in run]
         if missing:
             raise ValueError(f"run {name!r} lacks {missing}")
+        acc = run["test_accuracy"]
+        if not _is_finite_number(acc) or not 0 <= acc <= 1:
+            raise ValueError(f"run {name!r}: test_accuracy must be a finite fraction in [0, 1], "
+                             f"got {acc!r}")
+        for key in ("test_loss", "seconds_per_epoch"):
+            if not _is_finite_number(run[key]):
+                raise ValueError(f"run {name!r}: {key} must be a finite number, got "
+                                 f"{run[key]!r}; record a run that trained without NaN")
     content = {
         "schema": RESULTS_SCHEMA, "chapter": chapter, "profile": config.profile,
         "config": {"epochs": config.epochs, "batch_size": config.batch_size,
@@ -196,18 +224,34 @@ def load_results(path: PathLike) -> Dict[str, Any]:
     """Read and check a results file written by :func:`save_results`.
 
     Raises:
-        FileNotFoundError: if there is no such file.
-        ValueError: if it is not a results file of the expected schema.
+        FileNotFoundError: if there is no such file (the message names it).
+        ValueError: if it is empty, not valid JSON, or not a results file of the expected
+            schema (the message names the file and says to re-record or delete it).
     """
     path = Path(path)
-    content = json.loads(path.read_text(encoding="utf-8"))
+    fix = "re-record it (CNN_BOOK_RECORD=1 with the full profile) or delete it"
+    if not path.is_file():
+        raise FileNotFoundError(f"no results file at {path}; record one with "
+                                f"CNN_BOOK_RECORD=1 and the full profile")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise ValueError(f"results file {path} is empty; {fix}")
+    try:
+        content = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"results file {path} is not valid JSON ({exc.msg} at line "
+                         f"{exc.lineno}); {fix}") from None
+    if not isinstance(content, dict):
+        raise ValueError(f"results file {path} holds a {type(content).__name__}, not a "
+                         f"results dict; {fix}")
     missing = [k for k in _REQUIRED if k not in content]
     if missing or content.get("schema") != RESULTS_SCHEMA:
-        raise ValueError(f"{path} is not a results file of schema {RESULTS_SCHEMA} (missing {missing})")
+        raise ValueError(f"{path} is not a results file of schema {RESULTS_SCHEMA} "
+                         f"(missing {missing}); {fix}")
     for name, run in content["runs"].items():
         for key in _REQUIRED_RUN:
             if key not in run:
-                raise ValueError(f"{path}: run {name!r} lacks {key!r}")
+                raise ValueError(f"{path}: run {name!r} lacks {key!r}; {fix}")
     return content
 
 

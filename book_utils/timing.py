@@ -8,6 +8,7 @@ seconds the way the training time estimates print it.
 """
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from contextlib import contextmanager
@@ -31,12 +32,20 @@ def time_ms(fn: Callable[[], object], repeats: int = 5, min_time: float = 0.0, s
         device: if CUDA, synchronise before reading the clock (GPU work is asynchronous).
 
     Raises:
-        ValueError: for ``repeats < 1``, negative ``warmup``/``min_time`` or an unknown ``stat``.
+        TypeError: if ``fn`` is not callable or ``warmup`` is not an integer.
+        ValueError: for ``repeats < 1``, negative ``warmup``, a ``min_time`` that is negative,
+            NaN or infinite, or an unknown ``stat``.
     """
+    from .ops import check_int
+    if not callable(fn):
+        raise TypeError(f"fn must be a callable without arguments, got {type(fn).__name__}; "
+                        f"wrap the call, e.g. time_ms(lambda: model(x))")
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
-    if warmup < 0 or min_time < 0:
-        raise ValueError(f"warmup and min_time must be >= 0, got {warmup!r} and {min_time!r}")
+    check_int("warmup", warmup, 0)
+    if (isinstance(min_time, bool) or not isinstance(min_time, (int, float))
+            or not math.isfinite(min_time) or min_time < 0):
+        raise ValueError(f"min_time must be a finite number of seconds >= 0, got {min_time!r}")
     reducers = {"median": statistics.median, "min": min}
     if stat not in reducers:
         raise ValueError(f"stat must be 'median' or 'min', got {stat!r}")

@@ -21,7 +21,7 @@ def test_time_ms_bad_arguments():
         time_ms(lambda: None, repeats=0)
     with pytest.raises(ValueError, match="stat must be"):
         time_ms(lambda: None, stat="mean")
-    with pytest.raises(ValueError, match="warmup and min_time"):
+    with pytest.raises(ValueError, match="warmup must be >= 0"):
         time_ms(lambda: None, warmup=-1)
 
 
