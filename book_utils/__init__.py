@@ -8,7 +8,7 @@ module             what it holds
 =================  ==========================================================================
 ``profiles``       the quick/full run profiles: how much each chapter trains
 ``data``           MNIST, CIFAR-10 as checked in-memory tensors; locations, datasets, loaders
-``train``          device choice, seeding, ``fit``/``evaluate``/``predict``, checkpoints
+``train``          devices, precision, seeds, ``fit``, one ``evaluate`` (TTA), checkpoints
 ``results``        recorded full-profile (GPU) results shown beside the page's own run
 ``ops``            NumPy reference conv1d/conv2d and the output-size formula
 ``kernels``        named 2D kernels (mean, Gaussian, sharpen, Sobel)

@@ -1,4 +1,4 @@
-"""The layout of the book_utils.data and book_utils.backprop packages: small modules in the
+"""The layout of the book_utils.data, book_utils.backprop and book_utils.train packages: small modules in the
 documented order, each saying what it holds and what not, no name defined twice, the public
 API the pages and the other modules use, and a light import."""
 import ast
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from book_utils import backprop, data
+from book_utils import backprop, data, train
 
-PACKAGES = {"data": data, "backprop": backprop}
+PACKAGES = {"data": data, "backprop": backprop, "train": train}
 MAX_LINES = 400
 
 
@@ -72,6 +72,10 @@ def test_the_import_order_is_the_one_of_the_concerns():
     assert _relative_imports(backprop, "conv") == {"_checks", "correlate"}
     assert "conv" not in _relative_imports(backprop, "pool")
     assert _relative_imports(backprop, "tiny_cnn") == {"conv", "dense", "pool"}
+    assert _relative_imports(train, "devices") == set()
+    assert _relative_imports(train, "precision") == {"devices"}
+    assert _relative_imports(train, "evaluation") == {"_checks", "precision"}
+    assert "loop" not in set().union(*(_relative_imports(train, m) for m in _modules(train)))
 
 
 @pytest.mark.parametrize("pkg_name, name", _each_module())
@@ -165,10 +169,36 @@ def test_the_memo_is_emptied_by_replacing_the_package_attribute(tmp_path, monkey
 
 @pytest.mark.parametrize("pkg_name, heavy", [
     ("data", ("matplotlib", "torchvision", "PIL", "ipywidgets")),
-    ("backprop", ("matplotlib", "torchvision", "PIL", "ipywidgets"))])
+    ("backprop", ("matplotlib", "torchvision", "PIL", "ipywidgets")),
+    ("train", ("matplotlib", "torchvision", "PIL", "ipywidgets"))])
 def test_import_is_light(pkg_name, heavy):
     code = (f"import sys, book_utils.{pkg_name}; "
             f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=_dir(data).parents[1], check=True)
     assert out.stdout.strip() == "[]"
+
+
+TRAIN_API = {
+    "AmpSpec", "CHECKPOINTS_ENV", "FRESH_ENV", "History", "MAX_SEED", "PathLike", "STATIC_ENV",
+    "amp_dtype", "autocast", "checkpoint_dir", "checkpoint_path", "choose_device",
+    "confusion_matrix", "count_parameters", "cpu_flags", "cpu_has_native_bf16",
+    "cpu_model_name", "device_name", "eta_line", "evaluate", "fit", "fresh_start",
+    "load_checkpoint", "predict", "resolve_amp", "save_checkpoint", "seed_everything"}
+
+
+def test_train_public_api_is_kept():
+    assert set(train.__all__) == TRAIN_API
+    for name in TRAIN_API:
+        assert getattr(train, name) is not None
+    assert train.torch is __import__("torch")          # ``train.torch`` as before the split
+    assert list(inspect.signature(train.evaluate).parameters) == [
+        "model", "loader", "loss_fn", "device", "amp", "channels_last", "tta_flip", "per_image"]
+    assert list(inspect.signature(train.fit).parameters)[:4] == [
+        "model", "train_loader", "optimizer", "epochs"]
+    assert (train.CHECKPOINTS_ENV, train.FRESH_ENV) == ("CNN_BOOK_CHECKPOINTS", "CNN_BOOK_FRESH")
+    # the names the checks and the loop use are the package's own objects
+    from book_utils.train import checkpoints, evaluation, loop, precision
+    assert loop.evaluate is evaluation.evaluate is train.evaluate
+    assert loop.autocast is evaluation.autocast is precision.autocast is train.autocast
+    assert checkpoints.History is loop.History is train.History
