@@ -12,7 +12,7 @@ What lives here:
 * :func:`make_model`, :func:`make_optimizer`, :func:`make_scheduler`, :func:`make_loss`,
   :func:`evaluate_model` (with flip test-time augmentation), :func:`run_recipe`.
 * :class:`RunResult` (one trained recipe), :func:`comparison_table` (this run beside the
-  recorded full GPU run, read with :mod:`book_utils.results`), :func:`plot_recorded` and
+  recorded full run, read with :mod:`book_utils.results`), :func:`plot_recorded` and
   :class:`LiveHistoryPlot`.
 """
 from __future__ import annotations

@@ -36,7 +36,7 @@ PathLike = Union[str, os.PathLike]
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RESULTS_SCHEMA = 1
-NOT_RECORDED = "No full GPU run has been recorded yet."
+NOT_RECORDED = "No full run has been recorded yet."
 #: Set to 1 to let a notebook run in the ``full`` profile write its results file.
 RECORD_ENV = "CNN_BOOK_RECORD"
 _REQUIRED = ("schema", "chapter", "profile", "config", "data", "environment", "runs")

@@ -39,44 +39,55 @@ class AlexNet(nn.Module):
         ValueError: for ``groups`` other than 1 or 2, or a dropout outside [0, 1).
     """
 
-    def __init__(self, num_classes: int = 10, lrn: bool = True, dropout: float = 0.5, groups: int = 1):
+    def __init__(self, num_classes: int = 10, lrn: bool = True,
+                 dropout: float = 0.5, groups: int = 1):
         super().__init__()
         check_positive_int("num_classes", num_classes)
         if not isinstance(lrn, bool):
             raise ValueError(f"lrn must be True or False, got {lrn!r}")
         if isinstance(groups, bool) or groups not in (1, 2):
-            raise ValueError(f"groups must be 1 (one device) or 2 (the paper's two-GPU split), got {groups}")
+            raise ValueError("groups must be 1 (one device) or 2 (the paper's "
+                             f"two-GPU split), got {groups}")
         check_probability("dropout", dropout)
 
         def norm() -> nn.Module:
-            return nn.LocalResponseNorm(size=5, alpha=5 * 1e-4, beta=0.75, k=2.0) if lrn else nn.Identity()
+            if not lrn:
+                return nn.Identity()
+            return nn.LocalResponseNorm(size=5, alpha=5 * 1e-4, beta=0.75, k=2.0)
+
+        def conv(c_in, c_out, k, **kw) -> nn.Module:
+            return nn.Conv2d(c_in, c_out, kernel_size=k, **kw)
 
         self.features = nn.Sequential(
-            nn.Conv2d(3, 96, kernel_size=11, stride=4), nn.ReLU(inplace=True), norm(),
+            conv(3, 96, 11, stride=4), nn.ReLU(inplace=True), norm(),
             nn.MaxPool2d(kernel_size=3, stride=2),
-            nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=groups), nn.ReLU(inplace=True), norm(),
+            conv(96, 256, 5, padding=2, groups=groups), nn.ReLU(inplace=True),
+            norm(),
             nn.MaxPool2d(kernel_size=3, stride=2),
-            nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(384, 384, kernel_size=3, padding=1, groups=groups), nn.ReLU(inplace=True),
-            nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=groups), nn.ReLU(inplace=True),
+            conv(256, 384, 3, padding=1), nn.ReLU(inplace=True),
+            conv(384, 384, 3, padding=1, groups=groups), nn.ReLU(inplace=True),
+            conv(384, 256, 3, padding=1, groups=groups), nn.ReLU(inplace=True),
             nn.MaxPool2d(kernel_size=3, stride=2),
         )
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
         self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
+            nn.Dropout(dropout), nn.Linear(256 * 6 * 6, 4096),
+            nn.ReLU(inplace=True),
             nn.Dropout(dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
             nn.Linear(4096, num_classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` float with ``H, W >= 67`` (227 intended) -> logits ``(B, num_classes)``."""
+        """``(B, 3, H, W)`` float, ``H, W >= 67`` (227 intended) -> logits."""
         check_float_batch(x, self, "AlexNet")
         if x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f"AlexNet expects a batch of RGB images (B, 3, H, W), got {tuple(x.shape)}")
+            raise ValueError("AlexNet expects a batch of RGB images "
+                             f"(B, 3, H, W), got {tuple(x.shape)}")
         if min(x.shape[-2:]) < MIN_INPUT_SIZE:
             raise ValueError(
-                f"AlexNet needs images of at least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} (it was designed "
-                f"for 227x227), got {tuple(x.shape[-2:])}; resize the inputs, e.g. "
+                f"AlexNet needs images of at least {MIN_INPUT_SIZE}x"
+                f"{MIN_INPUT_SIZE} (it was designed for 227x227), got "
+                f"{tuple(x.shape[-2:])}; resize the inputs, e.g. "
                 f"torchvision.transforms.v2.Resize(227)")
         x = self.avgpool(self.features(x))
         return self.classifier(torch.flatten(x, 1))

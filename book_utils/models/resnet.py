@@ -49,9 +49,11 @@ class BasicBlock(nn.Module):
         check_positive_int("planes", planes)
         if isinstance(stride, bool) or stride not in (1, 2):
             raise ValueError(f"stride must be 1 or 2, got {stride!r}")
-        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1,
+                               bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1,
+                               bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
         out_planes = planes * self.expansion
@@ -110,7 +112,8 @@ class ResNet(nn.Module):
         # ResNet-18), not 512*4*4
         self.fc = nn.Linear(width * 8 * block.expansion, num_classes)
 
-    def _make_layer(self, block: Type[BasicBlock], planes: int, blocks: int, stride: int) -> nn.Sequential:
+    def _make_layer(self, block: Type[BasicBlock], planes: int, blocks: int,
+                    stride: int) -> nn.Sequential:
         strides = [stride] + [1] * (blocks - 1)
         stage: List[nn.Module] = []
         for s in strides:
