@@ -1,8 +1,6 @@
 """The layout of the book_utils.anim package: small modules in one documented order, a light
 import, one public API; and the shared text helpers (captions.cell_texts, input_texts)."""
-import ast
 import inspect
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,61 +11,21 @@ import pytest
 from book_utils import anim
 from book_utils.anim import captions
 
+import test_package_layout as _layout   # the shared layout checks (tests/ is on sys.path)
+
 PACKAGE = Path(anim.__file__).resolve().parent
-MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
-
-
-def _table_order():
-    """The modules in the order of the table in the package docstring."""
-    table = anim.__doc__.split("\nModules", 1)[1]
-    return re.findall(r"^``(\w+)``\s{2,}", table, re.M)
 
 
 def _relative_imports(name):
-    """The sibling modules that module ``name`` imports at its top level (not under
-    ``if TYPE_CHECKING``, not inside functions)."""
-    tree = ast.parse((PACKAGE / f"{name}.py").read_text(encoding="utf8"))
-    found = set()
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                found.add(node.module.split(".")[0])
-            else:
-                found.update(a.name for a in node.names)
-    return found
+    """Sibling modules that module ``name`` imports at its top level."""
+    return _layout._relative_imports(anim, name)
 
 
-def test_module_table_lists_every_module_once():
-    order = _table_order()
-    assert sorted(order) == MODULES
-    assert len(order) == len(set(order))
-
-
-def test_modules_import_only_those_above_them_in_the_table():
-    order = _table_order()
-    for k, name in enumerate(order):
-        imported = _relative_imports(name)
-        assert imported <= set(order[:k]), f"{name} imports {sorted(imported - set(order[:k]))}"
+def test_anim_import_order_follows_the_concepts():
+    # the generic checks (module table, import order, size, docstrings, no name defined
+    # twice) run for every package in tests/test_package_layout.py
     assert _relative_imports("window") == {"captions"}
     assert _relative_imports("panel") >= {"figure", "control_spec"}
-
-
-@pytest.mark.parametrize("name", MODULES)
-def test_each_module_is_short_and_says_what_it_holds_and_not(name):
-    text = (PACKAGE / f"{name}.py").read_text(encoding="utf8")
-    assert len(text.splitlines()) < 400
-    doc = ast.get_docstring(ast.parse(text))
-    assert doc and "Not here" in doc, f"{name}: docstring must say what the module does not hold"
-
-
-def test_no_function_or_class_defined_in_two_modules():
-    where = {}
-    for name in MODULES:
-        tree = ast.parse((PACKAGE / f"{name}.py").read_text(encoding="utf8"))
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                where.setdefault(node.name, []).append(name)
-    assert {k: v for k, v in where.items() if len(v) > 1} == {}
 
 
 def test_public_api_is_the_one_the_pages_use():
