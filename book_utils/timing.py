@@ -3,7 +3,9 @@
 Timings on a shared machine are noisy: :func:`time_ms` repeats a call and reports the median
 (typical) or the minimum (least disturbed by other programs). :func:`torch_threads` runs a
 block with a fixed number of intra-op threads, since tiny layers run faster on one thread
-than with the synchronisation overhead of several. :func:`format_duration` writes a number of
+than with the synchronisation overhead of several; :func:`fastest_threads` measures a
+training step at 1 and at all threads and picks the count to train with.
+:func:`format_duration` writes a number of
 seconds the way the training time estimates print it.
 """
 from __future__ import annotations
@@ -12,11 +14,11 @@ import math
 import statistics
 import time
 from contextlib import contextmanager
-from typing import Callable, Iterator, Optional
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import torch
 
-__all__ = ["format_duration", "time_ms", "torch_threads"]
+__all__ = ["fastest_threads", "format_duration", "time_ms", "torch_threads"]
 
 
 def time_ms(fn: Callable[[], object], repeats: int = 5, min_time: float = 0.0, stat: str = "median",
@@ -81,6 +83,41 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def fastest_threads(speed: Callable[[], float], margin: float = 1.25
+                    ) -> Tuple[int, Dict[int, float]]:
+    """The torch thread count to train with: all threads only when clearly faster than one.
+
+    Calls ``speed()`` (any "higher is faster" measure, e.g. training images per second) once
+    with 1 thread and once with ``torch.get_num_threads()`` threads. Several threads suffer
+    most when other programs share the machine, so they are chosen only when they beat one
+    thread by the factor ``margin``. The caller's thread count is left as it was; set the
+    result with ``torch.set_num_threads``.
+
+    Returns:
+        ``(threads, speeds)`` with ``speeds = {n: speed with n threads}``.
+
+    Raises:
+        TypeError: if ``speed`` is not callable. ValueError: if ``margin`` < 1 or a measured
+        speed is not a finite number > 0.
+    """
+    if not callable(speed):
+        raise TypeError(f"speed must be a callable returning a speed, got {type(speed).__name__}")
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not margin >= 1:
+        raise ValueError(f"margin must be a number >= 1, got {margin!r}")
+    many = torch.get_num_threads()
+    speeds = {}
+    for n in sorted({1, many}):
+        with torch_threads(n):
+            value = speed()
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not 0 < value < float("inf"):
+            raise ValueError(f"speed() with {n} thread(s) returned {value!r}; "
+                             "it must return a finite number > 0")
+        speeds[n] = float(value)
+    threads = many if speeds[many] > margin * speeds[1] else 1
+    return threads, speeds
 
 
 def format_duration(seconds: float) -> str:

@@ -49,3 +49,26 @@ def test_format_duration():
     for bad in (-1, float("nan"), float("inf"), True, "3"):
         with pytest.raises(ValueError, match="seconds must be"):
             format_duration(bad)
+
+
+def test_fastest_threads_needs_a_clear_gain(monkeypatch):
+    import torch
+    from book_utils.timing import fastest_threads
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
+    seen = []
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: seen.append(n))
+    gains = {1: 10.0, 4: 12.0}
+    threads, speeds = fastest_threads(lambda: gains[seen[-1]])
+    assert (threads, speeds) == (1, {1: 10.0, 4: 12.0})     # 1.2x: not clearly faster
+    gains[4] = 13.0
+    assert fastest_threads(lambda: gains[seen[-1]])[0] == 4  # 1.3x > 1.25x
+    assert seen[-1] == 4      # the previous count (get_num_threads) is restored last
+
+
+@pytest.mark.parametrize("speed, margin, err", [
+    (42, 1.25, TypeError), (lambda: 1.0, 0.5, ValueError),
+    (lambda: 0.0, 1.25, ValueError), (lambda: float("nan"), 1.25, ValueError)])
+def test_fastest_threads_bad_input(speed, margin, err):
+    from book_utils.timing import fastest_threads
+    with pytest.raises(err):
+        fastest_threads(speed, margin=margin)
