@@ -20,8 +20,8 @@ module             what it holds
 ``summary``        per-layer tables: output shapes, parameters, MACs
 ``diagrams``       structure figures drawn from those tables
 ``detection``      IoU, non-maximum suppression, YOLOv1 output decoding
-``cifar``          CIFAR-10 recipes, batch augmentation, runs and their comparison
-``plot``           training curves, image grids, confusion matrices
+``cifar``          CIFAR-10 recipes, batch augmentation, device batches, runs, tables
+``plot``           training curves (live too), image grids, confusion matrices, records
 ``timing``         repeated wall-clock timing and a fixed torch thread count
 =================  ==========================================================================
 """

@@ -376,3 +376,81 @@ def plot_confusion_matrix(cm, classes: Sequence[str], normalize: bool = True, ti
         ax.set_title(title, fontsize=small + 2)
     fig.tight_layout()
     return fig
+
+
+def plot_recorded(recorded: dict, title: Optional[str] = None):
+    """Per-epoch curves of every run in a results file: training loss and accuracies.
+
+    Args:
+        recorded: content of a results file (:func:`book_utils.results.load_recorded`):
+            ``{"runs": {name: {"epochs": [{"epoch", "train_loss", "train_acc",
+            "val_acc"?}, ...]}}, "environment": {"device": ...}, "data": ...}``.
+        title: optional figure title (default: the recorded device and data).
+
+    Returns:
+        The ``matplotlib.figure.Figure`` (x axis: epoch; the file holds epoch means only).
+
+    Raises:
+        TypeError: if ``recorded`` is not a results dict.
+        ValueError: if no run in it has any epochs, or an epoch lacks the numbers drawn.
+    """
+    runs_in = recorded.get("runs") if isinstance(recorded, dict) else None
+    if not isinstance(runs_in, dict):
+        raise TypeError("recorded must be the dict of a results file with a 'runs' mapping "
+                        "(book_utils.results.load_recorded)")
+    runs = {name: run.get("epochs") for name, run in runs_in.items()
+            if isinstance(run, dict) and run.get("epochs")}
+    if not runs:
+        raise ValueError("the results file holds no per-epoch records to plot")
+    needed = ("epoch", "train_loss", "train_acc")
+    for name, epochs in runs.items():
+        if not all(isinstance(e, dict) and all(k in e for k in needed) for e in epochs):
+            raise ValueError(f"run {name!r}: every epoch record needs {needed}; the results "
+                             f"file is malformed (re-record it)")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for name, epochs in runs.items():
+        xs = [e["epoch"] for e in epochs]
+        ax_loss.plot(xs, [e["train_loss"] for e in epochs], label=f"{name} (train)")
+        if all("val_acc" in e for e in epochs):
+            ax_acc.plot(xs, [100 * e["val_acc"] for e in epochs], label=f"{name} (test)")
+        ax_acc.plot(xs, [100 * e["train_acc"] for e in epochs], "--", alpha=0.6,
+                    label=f"{name} (train)")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("training loss (epoch mean)")
+    ax_acc.set_xlabel("epoch")
+    ax_acc.set_ylabel("accuracy (%)")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    env = recorded.get("environment") or {}
+    fig.suptitle(title or f"Recorded full run on {env.get('device', '?')} "
+                          f"({recorded.get('data', '?')})")
+    fig.tight_layout()
+    return fig
+
+
+class LiveHistoryPlot:
+    """An ``on_epoch_end`` callback for :func:`~book_utils.train.fit` that redraws
+    :func:`plot_history` in one notebook output after every epoch.
+
+    Outside a notebook (no IPython display) it does nothing.
+    """
+
+    def __init__(self, title: Optional[str] = None):
+        self.title = title
+        self._handle = None
+
+    def __call__(self, history) -> None:
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:  # pragma: no cover - IPython comes with Jupyter
+            return
+        if get_ipython() is None:
+            return
+        fig = plot_history(history, title=self.title)
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
+        plt.close(fig)

@@ -101,7 +101,7 @@ def run_chapter(args: argparse.Namespace, chapter: str, device: torch.device) ->
         raise SystemExit(f"refusing to write a trial run ({cfg.describe()}) into {results.RESULTS_DIR}")
     names = args.recipes or list(cfg["recipes"])
     # the profile may change the input size (AlexNet's quick profile on a CPU); None keeps it
-    recipes = [cifar.replace_size(cifar.get_recipe(n), cfg.extra.get("image_size")) for n in names]
+    recipes = [cifar.profile_recipe(cifar.get_recipe(n), cfg) for n in names]
     for r in recipes:
         expected = "alexnet" if chapter == "alexnet" else "resnet18"
         if r.model != expected:

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.transforms import v2
 
-from book_utils import cifar, data, profiles, results, train
+from book_utils import cifar, data, plot, profiles, results, train
 from book_utils.models import AlexNet, resnet18
 
 
@@ -105,7 +105,7 @@ def test_test_loss_is_the_mean_per_sample():
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
     ds = _fake_cifar(100)
     batches = cifar.DeviceBatches(ds, 32, shuffle=False)
-    got = cifar.evaluate_model(model, batches)
+    got = train.evaluate(model, batches, per_image=True)
     x = torch.cat([x for x, _ in batches])
     with torch.no_grad():
         per_sample = F.cross_entropy(model(x), ds.labels, reduction="none")
@@ -122,7 +122,7 @@ def test_test_loss_is_the_mean_per_sample():
         source_style = sum(F.cross_entropy(model(xb), yb).item() for xb, yb in batches) / 100
     assert source_style < got["loss"] / 20
     with pytest.raises(ValueError, match="empty loader"):
-        cifar.evaluate_model(model, [])
+        train.evaluate(model, [], per_image=True)
 
 
 # --------------------------------------------------------------------------- transforms
@@ -211,7 +211,7 @@ def test_bad_input_is_rejected_clearly():
                      lr=0.1, optimizer="rmsprop")
     with pytest.raises(KeyError, match="known recipes"):
         cifar.get_recipe("vgg-source")
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
         cifar.make_scheduler(torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1),
                              cifar.get_recipe("resnet-source"), 0, 10)
 
@@ -281,7 +281,7 @@ def test_tta_flip_averages_probabilities():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
     batches = cifar.DeviceBatches(_fake_cifar(30), 8, shuffle=False)
-    got = cifar.evaluate_model(model, batches, tta_flip=True)
+    got = train.evaluate(model, batches, tta_flip=True, per_image=True)
     x = torch.cat([x for x, _ in batches])
     y = torch.cat([y for _, y in batches])
     with torch.no_grad():
@@ -290,7 +290,8 @@ def test_tta_flip_averages_probabilities():
     assert torch.equal(got["preds"], p.argmax(1))
     # a mirror-symmetric model gains nothing from TTA
     sym = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 10))
-    a, b = cifar.evaluate_model(sym, batches), cifar.evaluate_model(sym, batches, tta_flip=True)
+    a = train.evaluate(sym, batches, per_image=True)
+    b = train.evaluate(sym, batches, tta_flip=True, per_image=True)
     assert a["loss"] == pytest.approx(b["loss"], rel=1e-6) and torch.equal(a["preds"], b["preds"])
 
 
@@ -336,7 +337,7 @@ def test_run_summary_in_a_results_file_and_the_comparison_table(tmp_path):
     assert run["recipe"]["lr"] == 1e-3 and run["train_images"] == 20
     assert recorded["data"] == "CIFAR-10 (JPEG copy)"
     import matplotlib.pyplot as plt
-    fig = cifar.plot_recorded(recorded)
+    fig = plot.plot_recorded(recorded)
     assert [ax.get_xlabel() for ax in fig.axes] == ["epoch", "epoch"]
     assert fig.axes[0].lines[0].get_ydata().tolist() == [2.3]
     plt.close(fig)

@@ -54,27 +54,54 @@ def test_runtime_options_follow_train_amp_dtype(monkeypatch):
 
 
 def test_evaluation_uses_train_autocast_and_no_autocast_of_its_own(monkeypatch):
-    assert "torch.autocast" not in inspect.getsource(cifar)
+    from pathlib import Path
+    from book_utils.train import evaluation
+    for path in Path(cifar.__file__).parent.glob("*.py"):
+        assert "torch.autocast" not in path.read_text(encoding="utf8"), path.name
+    assert not hasattr(cifar, "evaluate_model")       # one evaluation: train.evaluate
     calls = []
-    real = train.autocast
+    real = evaluation.autocast
 
     def recording(device, dtype):
         calls.append((torch.device(device).type, dtype))
         return real(device, dtype)
 
-    monkeypatch.setattr(train, "autocast", recording)
+    monkeypatch.setattr(evaluation, "autocast", recording)
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 10))
     batches = cifar.DeviceBatches(_fake(20), 10, shuffle=False,
                                   transform=cifar.BatchTransform(32, data.CIFAR10_MEAN, data.CIFAR10_STD))
-    plain = cifar.evaluate_model(model, batches)
+    plain = train.evaluate(model, batches, per_image=True)
     assert calls == [("cpu", None)] * 2
     calls.clear()
-    low = cifar.evaluate_model(model, batches, tta_flip=True, amp=torch.bfloat16)
+    low = train.evaluate(model, batches, tta_flip=True, per_image=True, amp=torch.bfloat16)
     assert calls == [("cpu", torch.bfloat16)] * 4      # 2 batches x (image, mirror image)
     assert low["n"] == plain["n"] == 20 and low["losses"].dtype == torch.float32
     with pytest.raises(ValueError, match="amp must be"):
-        cifar.evaluate_model(model, batches, amp="bf16")
+        train.evaluate(model, batches, amp="bf16")
+
+
+def test_run_recipe_tests_with_train_evaluate_and_the_recipes_tta(monkeypatch):
+    from book_utils.train import evaluation
+    seen = []
+    real = evaluation.evaluate
+
+    def recording(*args, **kwargs):
+        seen.append({k: kwargs.get(k) for k in ("tta_flip", "per_image")})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train, "evaluate", recording)
+    recipe = cifar.get_recipe("resnet-improved")
+    tr, te = _fake(20), _fake(10, seed=1)
+    result = cifar.run_recipe(recipe, tr, te, epochs=1, batch_size=10, device="cpu",
+                              eval_batch_size=5, checkpoint=False, val_each_epoch=False,
+                              progress=False)
+    assert seen == [{"tta_flip": True, "per_image": True}]
+    again = real(result.model, cifar.DeviceBatches(te, 5, shuffle=False,
+                                                   transform=recipe.test_transform()),
+                 tta_flip=True, per_image=True, **cifar.runtime_options("cpu"))
+    assert again["accuracy"] == result.test["accuracy"] and again["n"] == 10
+    torch.testing.assert_close(again["losses"], result.test["losses"])
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -170,3 +197,57 @@ def test_training_speed_measures_and_leaves_the_random_state_alone():
     assert ips > 0 and torch.equal(torch.get_rng_state(), before)
     with pytest.raises(ValueError, match="steps"):
         cifar.training_speed(recipe, "cpu", batch_size=2, steps=0)
+
+
+# --------------------------------------------------------------------------- profile changes
+
+def test_profile_recipe_applies_the_quick_size_and_warmup_and_leaves_full_alone():
+    from book_utils import profiles
+    imp, src = cifar.get_recipe("alexnet-improved"), cifar.get_recipe("alexnet-source")
+    quick = profiles.chapter_config("alexnet", "quick")
+    full = profiles.chapter_config("alexnet", "full")
+    q = cifar.profile_recipe(imp, quick)
+    assert (q.image_size, q.warmup, q.name) == (quick["image_size"], quick["warmup"], imp.name)
+    assert cifar.profile_recipe(imp, full) is imp
+    # the warm-up only concerns one-cycle recipes; the source recipe keeps its constant rate
+    assert cifar.profile_recipe(src, quick).warmup == src.warmup == 0.3
+    assert "warmup" not in src.summary() and imp.summary()["warmup"] == 0.3
+    with pytest.raises(TypeError, match="RunConfig"):
+        cifar.profile_recipe(imp, {"image_size": 96})
+
+
+@pytest.mark.parametrize("warmup", [0.1, 0.3])
+def test_one_cycle_peaks_after_the_recipes_warmup_fraction(warmup):
+    import dataclasses
+    recipe = dataclasses.replace(cifar.get_recipe("alexnet-improved"), warmup=warmup)
+    trace = cifar.schedule_trace(recipe, epochs=2, steps_per_epoch=50, batch_size=32)
+    lr = trace["lr"]
+    peak = max(range(len(lr)), key=lr.__getitem__)
+    # OneCycleLR reaches max_lr at step pct_start * total - 1 (0-based)
+    assert peak == round(warmup * 100) - 1
+    assert lr[peak] == pytest.approx(recipe.lr) and lr[0] == pytest.approx(recipe.lr / 25)
+    assert trace["momentum"][peak] == pytest.approx(0.85)
+
+
+def test_fused_optimizer_where_torch_has_one_gives_the_same_update():
+    for name in ("alexnet-improved", "resnet-source", "resnet-improved"):
+        recipe = cifar.get_recipe(name)
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+        twin = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+        twin.load_state_dict(model.state_dict())
+        fused = cifar.make_optimizer(model, recipe, 64)
+        import inspect as _inspect
+        accepted = _inspect.signature(type(fused).__init__).parameters
+        plain = type(fused)(twin.parameters(), **{k: v for k, v in fused.defaults.items()
+                                                  if k in accepted and k not in ("fused", "foreach")})
+        x, y = torch.randn(16, 6), torch.randint(0, 3, (16,))
+        for _ in range(3):
+            for net, opt in ((model, fused), (twin, plain)):
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(net(x), y).backward()
+                opt.step()
+        for a, b in zip(model.parameters(), twin.parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+        if tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4):
+            assert fused.defaults["fused"] is True, name

@@ -1,5 +1,5 @@
 """train.evaluate is the one evaluation: flip test-time augmentation and per-image losses are
-options, its default result is unchanged, and it gives what cifar.evaluate_model gives."""
+options, its default result is unchanged, and the CIFAR-10 runs use it."""
 import math
 
 import pytest
@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from book_utils import cifar, train
+from book_utils import train
 
 
 def _model_and_loader(n=40, batch=16):
@@ -66,22 +66,6 @@ def test_label_smoothing_loss_per_image_is_that_loss():
         expected = F.cross_entropy(model(x), y, label_smoothing=0.1, reduction="none")
     torch.testing.assert_close(got["losses"], expected)
     assert loss.reduction == "mean"      # the caller's loss is left as it was
-
-
-@pytest.mark.parametrize("tta", [False, True])
-def test_matches_cifar_evaluate_model(tta):
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 30 * 30, 10))
-    g = torch.Generator().manual_seed(2)
-    x, y = torch.rand(30, 3, 32, 32, generator=g), torch.randint(0, 10, (30,), generator=g)
-    loader = DataLoader(TensorDataset(x, y), batch_size=8)
-    old = cifar.evaluate_model(model, loader, tta_flip=tta)
-    new = train.evaluate(model, loader, tta_flip=tta, per_image=True)
-    assert new["loss"] == pytest.approx(old["loss"], rel=1e-5)
-    assert new["accuracy"] == pytest.approx(old["accuracy"]) and new["n"] == old["n"]
-    for key in ("preds", "targets"):
-        assert torch.equal(new[key], old[key])
-    torch.testing.assert_close(new["losses"], old["losses"], rtol=1e-5, atol=1e-6)
 
 
 def test_channels_last_and_mode_restored():

@@ -1,4 +1,4 @@
-"""The layout of the book_utils.anim, data, backprop and train packages: small modules in the
+"""The layout of the book_utils.anim, data, backprop, train and cifar packages: small modules in the
 documented order, each saying what it holds and what not, no name defined twice, the public
 API the pages and the other modules use, and a light import."""
 import ast
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from book_utils import anim, backprop, data, train
+from book_utils import anim, backprop, cifar, data, train
 
-PACKAGES = {"anim": anim, "data": data, "backprop": backprop, "train": train}
+PACKAGES = {"anim": anim, "data": data, "backprop": backprop, "train": train, "cifar": cifar}
 MAX_LINES = 400
 
 
@@ -76,6 +76,10 @@ def test_the_import_order_is_the_one_of_the_concerns():
     assert _relative_imports(train, "precision") == {"devices"}
     assert _relative_imports(train, "evaluation") == {"_checks", "precision"}
     assert "loop" not in set().union(*(_relative_imports(train, m) for m in _modules(train)))
+    # cifar: the functional augmentation core knows no recipe; reports know no run
+    assert _relative_imports(cifar, "augment") == {"_checks"}
+    assert _relative_imports(cifar, "report") == set()
+    assert "runs" not in set().union(*(_relative_imports(cifar, m) for m in _modules(cifar)))
 
 
 @pytest.mark.parametrize("pkg_name, name", _each_module())
@@ -171,7 +175,8 @@ def test_the_memo_is_emptied_by_replacing_the_package_attribute(tmp_path, monkey
 @pytest.mark.parametrize("pkg_name, heavy", [
     ("data", ("matplotlib", "torchvision", "PIL", "ipywidgets")),
     ("backprop", ("matplotlib", "torchvision", "PIL", "ipywidgets")),
-    ("train", ("matplotlib", "torchvision", "PIL", "ipywidgets"))])
+    ("train", ("matplotlib", "torchvision", "PIL", "ipywidgets")),
+    ("cifar", ("matplotlib", "torchvision", "PIL", "ipywidgets"))])
 def test_import_is_light(pkg_name, heavy):
     code = (f"import sys, book_utils.{pkg_name}; "
             f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
@@ -203,3 +208,32 @@ def test_train_public_api_is_kept():
     assert loop.evaluate is evaluation.evaluate is train.evaluate
     assert loop.autocast is evaluation.autocast is precision.autocast is train.autocast
     assert checkpoints.History is loop.History is train.History
+
+
+CIFAR_API = {
+    "BatchTransform", "DeviceBatches", "RECIPES", "Recipe", "RunResult", "checkpoint_file",
+    "comparison_table", "cosine_lr", "get_recipe", "make_loss", "make_model", "make_optimizer",
+    "make_scheduler", "per_class_accuracy", "per_class_table", "profile_recipe", "random_crop",
+    "random_flip",
+    "replace_size", "resize_cost", "run_recipe", "runtime_options", "sample_transform",
+    "schedule_trace", "training_speed"}
+
+
+def test_cifar_public_api_is_kept_and_its_plots_live_in_plot():
+    from book_utils import plot
+    assert set(cifar.__all__) == CIFAR_API
+    for name in CIFAR_API:
+        assert getattr(cifar, name) is not None
+    assert sorted(cifar.RECIPES) == ["alexnet-improved", "alexnet-source", "resnet-improved",
+                                     "resnet-source"]
+    # one evaluation (train.evaluate) and the figures with the other figures
+    assert not hasattr(cifar, "evaluate_model")
+    assert callable(plot.plot_recorded) and callable(plot.LiveHistoryPlot)
+    assert not hasattr(cifar, "plot_recorded") and not hasattr(cifar, "LiveHistoryPlot")
+
+
+def test_no_module_of_book_utils_is_over_500_lines():
+    root = _dir(data).parent
+    sizes = {str(p.relative_to(root)): len(p.read_text(encoding="utf8").splitlines())
+             for p in root.rglob("*.py")}
+    assert {k: v for k, v in sizes.items() if v > 500} == {}
