@@ -37,6 +37,12 @@ def _images(n=3, c=3):
 # --------------------------------------------------------------------------- plot
 
 PLOT_CASES = [
+    (lambda: plot.plot_recorded(None), TypeError, "results file with a 'runs' mapping"),
+    (lambda: plot.plot_recorded({"runs": []}), TypeError, "'runs' mapping"),
+    (lambda: plot.plot_recorded({"runs": {"x": {"epochs": []}}}), ValueError,
+     "no per-epoch records"),
+    (lambda: plot.plot_recorded({"runs": {"x": {"epochs": [{"epoch": 1}]}}}), ValueError,
+     "run 'x': every epoch record needs"),
     (lambda: plot.plot_history({"batch_loss": [1.0]}), TypeError,
      "history must be a book_utils.train.History.*without batch_loss and epochs"),
     (lambda: plot.plot_history(SimpleNamespace(batch_loss=[1.0, 0.5])), TypeError,
