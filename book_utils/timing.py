@@ -85,37 +85,45 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def fastest_threads(speed: Callable[[], float], margin: float = 1.25
+def fastest_threads(speed: Callable[[], float], margin: float = 1.25, repeats: int = 1
                     ) -> Tuple[int, Dict[int, float]]:
     """The torch thread count to train with: all threads only when clearly faster than one.
 
-    Calls ``speed()`` (any "higher is faster" measure, e.g. training images per second) once
-    with 1 thread and once with ``torch.get_num_threads()`` threads. Several threads suffer
-    most when other programs share the machine, so they are chosen only when they beat one
-    thread by the factor ``margin``. The caller's thread count is left as it was; set the
-    result with ``torch.set_num_threads``.
+    Calls ``speed()`` (any "higher is faster" measure, e.g. training images per second) with
+    1 thread and with ``torch.get_num_threads()`` threads, alternating, ``repeats`` times
+    each, and keeps each count's best value: one measurement disturbed by another program
+    (or by a file being written) then cannot decide alone. Several threads suffer most when
+    other programs share the machine, so they are chosen only when they beat one thread by
+    the factor ``margin``. The caller's thread count is left as it was; set the result with
+    ``torch.set_num_threads``.
 
     Returns:
-        ``(threads, speeds)`` with ``speeds = {n: speed with n threads}``.
+        ``(threads, speeds)`` with ``speeds = {n: best speed with n threads}``.
 
     Raises:
-        TypeError: if ``speed`` is not callable. ValueError: if ``margin`` < 1 or a measured
-        speed is not a finite number > 0.
+        TypeError: if ``speed`` is not callable or ``repeats`` is not an integer.
+        ValueError: if ``margin`` < 1, ``repeats`` < 1 or a measured speed is not a finite
+        number > 0.
     """
     if not callable(speed):
         raise TypeError(f"speed must be a callable returning a speed, got {type(speed).__name__}")
     if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not margin >= 1:
         raise ValueError(f"margin must be a number >= 1, got {margin!r}")
+    if isinstance(repeats, bool) or not isinstance(repeats, int):
+        raise TypeError(f"repeats must be an integer, got {type(repeats).__name__} {repeats!r}")
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
     many = torch.get_num_threads()
-    speeds = {}
-    for n in sorted({1, many}):
-        with torch_threads(n):
-            value = speed()
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not 0 < value < float("inf"):
-            raise ValueError(f"speed() with {n} thread(s) returned {value!r}; "
-                             "it must return a finite number > 0")
-        speeds[n] = float(value)
+    speeds: Dict[int, float] = {}
+    for _ in range(repeats):
+        for n in sorted({1, many}):
+            with torch_threads(n):
+                value = speed()
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not 0 < value < float("inf"):
+                raise ValueError(f"speed() with {n} thread(s) returned {value!r}; "
+                                 "it must return a finite number > 0")
+            speeds[n] = max(speeds.get(n, 0.0), float(value))
     threads = many if speeds[many] > margin * speeds[1] else 1
     return threads, speeds
 

@@ -65,6 +65,32 @@ def test_fastest_threads_needs_a_clear_gain(monkeypatch):
     assert seen[-1] == 4      # the previous count (get_num_threads) is restored last
 
 
+def test_fastest_threads_keeps_each_counts_best_of_interleaved_repeats(monkeypatch):
+    import torch
+    from book_utils.timing import fastest_threads
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    seen = []
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: seen.append(n))
+    # the first 2-thread measurement is disturbed (30 instead of 50 images/s)
+    values = {1: [30.0, 31.0], 2: [30.0, 50.0]}
+    calls = []
+
+    def speed():
+        n = seen[-1]
+        calls.append(n)
+        return values[n].pop(0)
+
+    threads, speeds = fastest_threads(speed, repeats=2)
+    assert calls == [1, 2, 1, 2]                         # alternating
+    assert (threads, speeds) == (2, {1: 31.0, 2: 50.0})
+    values = {1: [30.0], 2: [30.0]}
+    assert fastest_threads(speed)[0] == 1                # one disturbed try decides alone
+    with pytest.raises(ValueError, match="repeats"):
+        fastest_threads(speed, repeats=0)
+    with pytest.raises(TypeError, match="repeats"):
+        fastest_threads(speed, repeats=1.5)
+
+
 @pytest.mark.parametrize("speed, margin, err", [
     (42, 1.25, TypeError), (lambda: 1.0, 0.5, ValueError),
     (lambda: 0.0, 1.25, ValueError), (lambda: float("nan"), 1.25, ValueError)])
