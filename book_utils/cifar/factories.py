@@ -19,16 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import check_device, check_int
-from .recipes import Recipe
+from .recipes import Recipe, check_recipe
 
 __all__ = ["make_model", "make_optimizer", "make_loss", "runtime_options", "training_speed"]
-
-
-def _check_recipe(recipe) -> Recipe:
-    if not isinstance(recipe, Recipe):
-        raise TypeError(f"recipe must be a Recipe, e.g. cifar.get_recipe('resnet-source'), got "
-                        f"{type(recipe).__name__}")
-    return recipe
 
 
 def make_model(recipe: Recipe, num_classes: int = 10) -> nn.Module:
@@ -43,7 +36,7 @@ def make_model(recipe: Recipe, num_classes: int = 10) -> nn.Module:
             class count that is not an integer >= 2.
     """
     from ..models import AlexNet, resnet18
-    _check_recipe(recipe)
+    check_recipe(recipe)
     num_classes = check_int("num_classes", num_classes, 2)
     if recipe.model == "alexnet":
         return AlexNet(num_classes=num_classes, lrn=recipe.lrn)
@@ -66,7 +59,7 @@ def make_optimizer(model: nn.Module, recipe: Recipe,
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    _check_recipe(recipe)
+    check_recipe(recipe)
     params = list(model.parameters())
     if not params:
         raise ValueError(f"{type(model).__name__} has no parameters to optimise")
@@ -94,7 +87,7 @@ def make_loss(recipe: Recipe) -> nn.Module:
     Raises:
         TypeError: if ``recipe`` is not a :class:`Recipe`.
     """
-    _check_recipe(recipe)
+    check_recipe(recipe)
     return nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
 
 
@@ -135,7 +128,7 @@ def training_speed(recipe: Recipe, device: Union[str, torch.device], batch_size:
             ``batch_size`` or ``steps`` is not a positive integer or ``device`` is unknown.
     """
     from .. import train
-    _check_recipe(recipe)
+    check_recipe(recipe)
     batch_size, steps = check_int("batch_size", batch_size, 1), check_int("steps", steps, 1)
     device = check_device(device)
     opts = runtime_options(device)

@@ -19,7 +19,7 @@ from ..data import CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, IMAGENET_STD
 from ._checks import check_int, check_number
 from .augment import BatchTransform
 
-__all__ = ["Recipe", "RECIPES", "get_recipe", "profile_recipe", "replace_size"]
+__all__ = ["Recipe", "RECIPES", "check_recipe", "get_recipe", "profile_recipe", "replace_size"]
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,15 @@ def _recipes() -> Dict[str, Recipe]:
 RECIPES: Dict[str, Recipe] = _recipes()
 
 
+def check_recipe(recipe) -> Recipe:
+    """Return ``recipe`` if it is a :class:`Recipe`, else raise ``TypeError`` saying how to
+    get one."""
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe must be a Recipe, e.g. cifar.get_recipe('resnet-source'), got "
+                        f"{type(recipe).__name__}")
+    return recipe
+
+
 def replace_size(recipe: Recipe, image_size: Optional[int]) -> Recipe:
     """``recipe`` with another input size (e.g. the smaller AlexNet input of the quick
     profile on a CPU); everything else, the name included, stays as it is.
@@ -174,9 +183,7 @@ def replace_size(recipe: Recipe, image_size: Optional[int]) -> Recipe:
         ValueError: for a size below 32, or for AlexNet below
             :data:`book_utils.models.alexnet.MIN_INPUT_SIZE`.
     """
-    if not isinstance(recipe, Recipe):
-        raise TypeError(f"recipe must be a Recipe, e.g. get_recipe('alexnet-source'), "
-                        f"got {type(recipe).__name__}")
+    check_recipe(recipe)
     if image_size is None or image_size == recipe.image_size:
         return recipe
     image_size = check_int("image_size", image_size, 32)

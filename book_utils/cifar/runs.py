@@ -22,7 +22,7 @@ from ..data import PathLike
 from ._checks import check_device, check_image_tensors, check_int
 from .batches import DeviceBatches
 from .factories import make_loss, make_model, make_optimizer, runtime_options
-from .recipes import Recipe
+from .recipes import Recipe, check_recipe
 from .report import per_class_accuracy
 from .schedules import make_scheduler
 
@@ -89,8 +89,7 @@ def checkpoint_file(recipe: Recipe, profile: str, epochs: int, batch_size: int, 
             positive integers (from :func:`book_utils.train.checkpoint_path`).
     """
     from .. import train
-    if not isinstance(recipe, Recipe):
-        raise TypeError(f"recipe must be a Recipe, got {type(recipe).__name__}")
+    check_recipe(recipe)
     return Path(train.checkpoint_path(recipe.name, profile, size=recipe.image_size,
                                       epochs=epochs, batch=batch_size, train=train_images,
                                       seed=seed))
@@ -138,9 +137,7 @@ def run_recipe(recipe: Recipe, train_data, test_data, epochs: int, batch_size: i
     from ..profiles import active_profile
     from ..train import choose_device, confusion_matrix, evaluate, fit, seed_everything
 
-    if not isinstance(recipe, Recipe):
-        raise TypeError(f"recipe must be a Recipe, e.g. cifar.get_recipe('resnet-source'), got "
-                        f"{type(recipe).__name__}")
+    check_recipe(recipe)
     check_image_tensors(train_data, "train_data")
     check_image_tensors(test_data, "test_data")
     classes = tuple(getattr(train_data, "classes", ()))

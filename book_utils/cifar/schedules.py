@@ -19,7 +19,7 @@ from torch import nn
 
 from ._checks import check_int, check_number
 from .factories import make_optimizer
-from .recipes import Recipe
+from .recipes import Recipe, check_recipe
 
 __all__ = ["make_scheduler", "schedule_trace", "cosine_lr"]
 
@@ -54,8 +54,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, epochs: int
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer (from make_optimizer), "
                         f"got {type(optimizer).__name__}")
-    if not isinstance(recipe, Recipe):
-        raise TypeError(f"recipe must be a Recipe, got {type(recipe).__name__}")
+    check_recipe(recipe)
     epochs = check_int("epochs", epochs, 1)
     steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, 1)
     if recipe.schedule == "cosine":
