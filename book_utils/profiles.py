@@ -81,8 +81,8 @@ _CONFIGS: Dict[str, Dict[str, Dict[str, Any]]] = {
     },
     "alexnet": {
         # Quick: the CPU forces four changes on the recipes, named on the page: the input is
-        # resized to image_size=96 instead of 227 (5.6x fewer pixels; 96 is about the
-        # smallest side that still leaves 256x2x2 features before the 6x6 pool), a stratified
+        # resized to image_size=96 instead of 227 (5.6x fewer pixels; the features before
+        # the 6x6 pool are 256x1x1 instead of 256x2x2 at 128 px), a stratified
         # 10,000-image subset for 2 epochs (20,000 image-passes per recipe) with batches of
         # 48, and the improved recipe's one-cycle warm-up is 10% of its 418 steps instead of
         # 30%. Measured on an idle 2-core AMD EPYC (bf16 autocast + channels_last, fused
