@@ -3,13 +3,17 @@
 Two profiles exist:
 
 ``quick``
-    Runs every notebook on a 2-core CPU in a few minutes: real data, smaller subsets or fewer
-    epochs. Accuracies are lower than a full run and the pages say so.
+    Runs every notebook in minutes on the reader's device: real data, smaller subsets or fewer
+    epochs. On the CIFAR-10 pages the sizes follow the measured training speed (a ladder of
+    ``(train images, epochs)`` steps and a time budget below; the rule is
+    :func:`book_utils.cifar.plan.plan_quick_run`), so a laptop CPU, a server CPU with bf16
+    and a GPU each get a few minutes of work. Accuracies are lower than a full run and the
+    pages say so.
 ``full``
-    The source chapter's recipe (or better), meant for a GPU.
+    The source chapter's recipe (or better): hours on a CPU, an explicit choice.
 
-The default profile comes from the environment variable ``CNN_BOOK_PROFILE`` (``quick`` or
-``full``); when it is unset, ``full`` is chosen if CUDA is available and ``quick`` otherwise.
+The default profile is ``quick`` on every device, CUDA included; ``CNN_BOOK_PROFILE=full``
+(or ``PROFILE = "full"`` on a page) asks for the full one.
 A page lets its reader override that default in its first code cells::
 
     PROFILE = profiles.active_profile()  # or "quick" / "full"
@@ -23,7 +27,6 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Mapping, Optional
 
-import torch
 
 PROFILE_ENV = "CNN_BOOK_PROFILE"
 PROFILE_NAMES = ("quick", "full")
@@ -80,18 +83,21 @@ _CONFIGS: Dict[str, Dict[str, Dict[str, Any]]] = {
                                 val_each_epoch=True)),
     },
     "alexnet": {
-        # Quick: the CPU forces four changes on the recipes, named on the page: the input is
-        # resized to image_size=96 instead of 227 (5.6x fewer pixels; the features before
-        # the 6x6 pool are 256x1x1 instead of 256x2x2 at 128 px), a stratified
-        # 10,000-image subset for 2 epochs (20,000 image-passes per recipe) with batches of
-        # 48, and the improved recipe's one-cycle warm-up is 10% of its 418 steps instead of
-        # 30%. Measured on an idle 2-core AMD EPYC (bf16 autocast + channels_last, fused
-        # Adam/AdamW): about 145 training images/s, 141 s per recipe; with the 30% warm-up
-        # the improved recipe reached 27.2% (6 of 10 classes recalled), with 10% 33.7%;
-        # batches of 64 left it at 29.3%, 16,000 image-passes at 26.3%.
+        # Quick: the CPU forces changes on the recipes, named on the page: the input is
+        # resized to image_size=96 instead of 227 (5.6x fewer pixels), batches of 48, and
+        # the improved recipe's one-cycle warm-up is 10% of its steps instead of 30% (the
+        # runs have only a few hundred steps). How many images and epochs: the largest step
+        # of `ladder` whose training fits `budget_s` seconds for all recipes at the measured
+        # speed (cifar.plan); epochs/train_subset below are only the fallback of a page that
+        # applies no plan. Measured on 2-core CPUs: about 145 training images/s at 96 px with
+        # bf16 (AVX512-BF16), 28 in float32 without it.
         "quick": dict(epochs=2, batch_size=48, train_subset=10000, test_subset=1000,
                       extra=dict(recipes=("alexnet-source", "alexnet-improved"), image_size=96,
-                                 warmup=0.1, eval_batch_size=200, val_each_epoch=False)),
+                                 warmup=0.1, eval_batch_size=200, val_each_epoch=False,
+                                 budget_s=240.0,
+                                 ladder=((2000, 2), (3000, 2), (5000, 2), (7500, 2),
+                                         (10000, 2), (15000, 2), (25000, 2), (None, 2),
+                                         (None, 3), (None, 5)))),
         # Full: the source's 25 epochs on all 50,000 / 10,000 images at the recipes' 227x227
         # (recipes in book_utils.cifar; image_size None keeps the recipe's own size).
         "full": dict(epochs=25, batch_size=128, train_subset=None, test_subset=None,
@@ -99,14 +105,17 @@ _CONFIGS: Dict[str, Dict[str, Dict[str, Any]]] = {
                                 eval_batch_size=500, val_each_epoch=True)),
     },
     "resnet": {
-        # Quick: with bf16 autocast + channels_last an idle 2-core AVX512-BF16 CPU trains
-        # ResNet-18 at ~200 images/s: per recipe 3 epochs over a stratified 10,000-image
-        # subset (30,000 image-passes, ~150 s), batch 64, tested once, on 1,000 images, at the
-        # end. Two epochs left the source recipe at 40.4%, 2 x 15,000 images at 52.2%,
-        # 3 x 10,000 at 55.1%.
+        # Quick: batch 64, tested once, on 1,000 images, at the end; images and epochs from
+        # `ladder` and `budget_s` at the measured speed, as for AlexNet. Measured on 2-core
+        # CPUs: ~190 training images/s with bf16 autocast + channels_last (AVX512-BF16),
+        # 26 in float32 without it.
         "quick": dict(epochs=3, batch_size=64, train_subset=10000, test_subset=1000,
                       extra=dict(recipes=("resnet-source", "resnet-improved"),
-                                 eval_batch_size=200, val_each_epoch=False)),
+                                 eval_batch_size=200, val_each_epoch=False,
+                                 budget_s=240.0,
+                                 ladder=((2000, 2), (3000, 2), (5000, 2), (7500, 2),
+                                         (7500, 3), (10000, 3), (20000, 3), (None, 2),
+                                         (None, 3), (None, 5)))),
         # Full: the source's 100 epochs on all the data (recipes in book_utils.cifar).
         "full": dict(epochs=100, batch_size=128, train_subset=None, test_subset=None,
                      extra=dict(recipes=("resnet-source", "resnet-improved"),
@@ -118,15 +127,15 @@ _CONFIGS: Dict[str, Dict[str, Dict[str, Any]]] = {
 def active_profile() -> str:
     """Return the active profile name, ``"quick"`` or ``"full"``.
 
-    Reads ``CNN_BOOK_PROFILE``; when unset or empty, returns ``"full"`` if
-    ``torch.cuda.is_available()`` else ``"quick"``.
+    Reads ``CNN_BOOK_PROFILE``; when unset or empty, returns ``"quick"`` on every device
+    (``full`` takes hours on a CPU and one to two hours even on a GPU: an explicit choice).
 
     Raises:
         ValueError: if ``CNN_BOOK_PROFILE`` holds anything other than ``quick`` or ``full``.
     """
     value = os.environ.get(PROFILE_ENV, "").strip().lower()
     if not value:
-        return "full" if torch.cuda.is_available() else "quick"
+        return "quick"
     if value not in PROFILE_NAMES:
         raise ValueError(
             f"{PROFILE_ENV}={os.environ[PROFILE_ENV]!r} is not a known profile; "
@@ -140,7 +149,7 @@ def chapter_config(chapter: str, profile: Optional[str] = None, **overrides: Any
     Args:
         chapter: one of the keys of the profile table (``"lenet"``, ``"alexnet"``, ``"resnet"``).
         profile: ``"quick"`` or ``"full"``; ``None`` (default): :func:`active_profile`, i.e.
-            ``CNN_BOOK_PROFILE`` or the automatic choice. Pages pass their ``PROFILE`` variable.
+            ``CNN_BOOK_PROFILE`` or ``quick``. Pages pass their ``PROFILE`` variable.
         **overrides: fields of :class:`RunConfig` to replace (e.g. ``epochs=2``), for experiments;
             ``extra={...}`` updates the chapter settings key by key.
 

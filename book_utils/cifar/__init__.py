@@ -7,7 +7,9 @@
 * :class:`DeviceBatches` -- batches cut from images kept in device memory;
 * :func:`make_model`, :func:`make_optimizer`, :func:`make_scheduler`, :func:`make_loss` --
   what a recipe builds; :func:`run_recipe` -- all of it end to end, checkpointed;
-* :func:`comparison_table`, :func:`per_class_table` -- the tables the pages print.
+* :func:`comparison_table`, :func:`per_class_table` -- the tables the pages print;
+* :func:`quick_plan`, :func:`plan_quick_run`, :func:`apply_plan` -- how much a quick page
+  trains, sized by the measured speed of the device (or ``CNN_BOOK_SPEED``).
 
 Evaluation is :func:`book_utils.train.evaluate` (``tta_flip=True, per_image=True`` for the
 recipes' test-time augmentation); the figures of recorded runs and the live training curve
@@ -26,6 +28,8 @@ module          what it holds
 ``schedules``   make_scheduler, schedule_trace, cosine_lr
 ``report``      per_class_accuracy, per_class_table, comparison_table
 ``runs``        RunResult, checkpoint_file, run_recipe
+``plan``        QuickPlan, plan_quick_run, speed_override, quick_plan, apply_plan,
+                run_time_estimate, t4_estimate_s
 ==============  ============================================================================
 """
 from __future__ import annotations
@@ -37,8 +41,11 @@ from .recipes import RECIPES, Recipe, get_recipe, profile_recipe, replace_size
 from .report import comparison_table, per_class_accuracy, per_class_table
 from .runs import RunResult, checkpoint_file, run_recipe
 from .schedules import cosine_lr, make_scheduler, schedule_trace
+from .plan import (QuickPlan, apply_plan, plan_quick_run, quick_plan, run_time_estimate,
+                   speed_override, t4_estimate_s)
 
-__all__ = ["BatchTransform", "DeviceBatches", "RECIPES", "Recipe", "RunResult",
+__all__ = ["BatchTransform", "DeviceBatches", "QuickPlan", "RECIPES", "Recipe", "RunResult",
+           "apply_plan", "plan_quick_run", "quick_plan", "run_time_estimate", "speed_override", "t4_estimate_s",
            "checkpoint_file", "comparison_table", "cosine_lr", "get_recipe", "make_loss",
            "make_model", "make_optimizer", "make_scheduler", "per_class_accuracy",
            "per_class_table", "profile_recipe", "random_crop", "random_flip", "replace_size", "resize_cost",
