@@ -88,16 +88,18 @@ _CONFIGS: Dict[str, Dict[str, Dict[str, Any]]] = {
         # the improved recipe's one-cycle warm-up is 10% of its steps instead of 30% (the
         # runs have only a few hundred steps). How many images and epochs: the largest step
         # of `ladder` whose training fits `budget_s` seconds for all recipes at the measured
-        # speed (cifar.plan); epochs/train_subset below are only the fallback of a page that
-        # applies no plan. Measured on 2-core CPUs: about 145 training images/s at 96 px with
+        # speed (cifar.plan); when even the smallest step does not fit both recipes, only
+        # `keep_when_short` trains (the page's step-by-step section then runs in full).
+        # epochs/train_subset below are only the fallback of a page that applies no plan. Measured on 2-core CPUs: about 145 training images/s at 96 px with
         # bf16 (AVX512-BF16), 28 in float32 without it.
         "quick": dict(epochs=2, batch_size=48, train_subset=10000, test_subset=1000,
                       extra=dict(recipes=("alexnet-source", "alexnet-improved"), image_size=96,
                                  warmup=0.1, eval_batch_size=200, val_each_epoch=False,
                                  budget_s=240.0,
-                                 ladder=((2000, 2), (3000, 2), (5000, 2), (7500, 2),
-                                         (10000, 2), (15000, 2), (25000, 2), (None, 2),
-                                         (None, 3), (None, 5)))),
+                                 keep_when_short="alexnet-source",
+                                 ladder=((2000, 2), (2500, 2), (3500, 2), (5000, 2),
+                                         (7500, 2), (10000, 2), (15000, 2), (25000, 2),
+                                         (None, 2), (None, 3), (None, 5)))),
         # Full: the source's 25 epochs on all 50,000 / 10,000 images at the recipes' 227x227
         # (recipes in book_utils.cifar; image_size None keeps the recipe's own size).
         "full": dict(epochs=25, batch_size=128, train_subset=None, test_subset=None,
@@ -113,9 +115,10 @@ _CONFIGS: Dict[str, Dict[str, Dict[str, Any]]] = {
                       extra=dict(recipes=("resnet-source", "resnet-improved"),
                                  eval_batch_size=200, val_each_epoch=False,
                                  budget_s=240.0,
-                                 ladder=((2000, 2), (3000, 2), (5000, 2), (7500, 2),
-                                         (7500, 3), (10000, 3), (20000, 3), (None, 2),
-                                         (None, 3), (None, 5)))),
+                                 keep_when_short="resnet-source",
+                                 ladder=((2000, 2), (2500, 2), (3500, 2), (5000, 2),
+                                         (7500, 2), (7500, 3), (10000, 3), (20000, 3),
+                                         (None, 2), (None, 3), (None, 5)))),
         # Full: the source's 100 epochs on all the data (recipes in book_utils.cifar).
         "full": dict(epochs=100, batch_size=128, train_subset=None, test_subset=None,
                      extra=dict(recipes=("resnet-source", "resnet-improved"),

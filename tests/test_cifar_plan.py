@@ -14,7 +14,8 @@ T4_LIKE = 2500.0     # images/s, a GPU
 
 def _rule(chapter):
     cfg = profiles.chapter_config(chapter, "quick")
-    return dict(budget_s=cfg["budget_s"], ladder=cfg["ladder"], recipes=cfg["recipes"])
+    return dict(budget_s=cfg["budget_s"], ladder=cfg["ladder"], recipes=cfg["recipes"],
+                keep=cfg.extra.get("keep_when_short"))
 
 
 @pytest.mark.parametrize("chapter", ["alexnet", "resnet"])
@@ -26,17 +27,18 @@ def test_every_plan_fits_its_budget_and_uses_the_largest_step_that_does(chapter)
         step = passes.index(plan.passes())
         fits = plan.training_s() <= rule["budget_s"] * (1 + 1e-9)
         # within budget unless even the smallest step of the improved recipe alone is too big
-        assert fits or (step == 0 and plan.recipes == rule["recipes"][-1:])
+        assert fits or (step == 0 and len(plan.recipes) == 1)
         if fits and step + 1 < len(passes):        # the next step up would not have fitted
             bigger = len(plan.recipes) * passes[step + 1] / (plan_mod.EFFICIENCY * speed)
             assert bigger > rule["budget_s"] or plan.recipes != rule["recipes"]
 
 
 @pytest.mark.parametrize("chapter", ["alexnet", "resnet"])
-def test_slow_cpu_trains_only_the_improved_recipe_and_a_gpu_all_images(chapter):
+def test_slow_cpu_trains_one_recipe_and_a_gpu_all_images(chapter):
     rule = _rule(chapter)
     slow = cifar.plan_quick_run(chapter, SLOW_CPU, **rule)
-    assert slow.recipes == (f"{chapter}-improved",) and slow.skipped == (f"{chapter}-source",)
+    kept = rule["keep"] or rule["recipes"][-1]
+    assert slow.recipes == (kept,) and len(slow.skipped) == 1 and kept not in slow.skipped
     assert slow.train_images is not None and slow.test_images == 1000
     assert "skipped" in slow.describe() and "27 images/s" in slow.describe()
     gpu = cifar.plan_quick_run(chapter, T4_LIKE, **rule)
@@ -76,6 +78,10 @@ def test_rule_rejects_bad_arguments():
         cifar.plan_quick_run("resnet", 50.0, 100.0, [(5000,)], ["a"])
     with pytest.raises(ValueError, match="recipes"):
         cifar.plan_quick_run("resnet", 50.0, 100.0, [(5000, 2)], [])
+    with pytest.raises(ValueError, match="keep='c'"):
+        cifar.plan_quick_run("resnet", 50.0, 100.0, [(5000, 2)], ["a", "b"], keep="c")
+    one = cifar.plan_quick_run("resnet", 1.0, 100.0, [(5000, 2)], ["a", "b"], keep="a")
+    assert one.recipes == ("a",) and one.skipped == ("b",)
 
 
 def test_speed_override(monkeypatch):
@@ -138,7 +144,8 @@ def test_apply_plan_sets_the_sizes_the_page_trains():
     run = cifar.apply_plan(cfg, plan)
     assert (run.train_subset, run.epochs, run.test_subset) == \
         (plan.train_images, plan.epochs, 1000)
-    assert run["recipes"] == ("resnet-improved",) and run["budget_s"] == cfg["budget_s"]
+    assert run["recipes"] == plan.recipes and len(plan.recipes) == 1
+    assert run["budget_s"] == cfg["budget_s"]
     with pytest.raises(ValueError, match="quick"):
         cifar.apply_plan(profiles.chapter_config("resnet", "full"), plan)
     with pytest.raises(TypeError, match="QuickPlan"):

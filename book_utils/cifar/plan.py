@@ -111,12 +111,12 @@ def _check_ladder(ladder) -> Tuple[Tuple[Optional[int], int], ...]:
 
 def plan_quick_run(chapter: str, speed: float, budget_s: float, ladder: Sequence,
                    recipes: Sequence[str], n_train: int = 50_000,
-                   speed_source: str = "measured") -> QuickPlan:
+                   speed_source: str = "measured", keep: Optional[str] = None) -> QuickPlan:
     """The rule: the largest ladder step whose training fits ``budget_s`` at ``speed``.
 
     Every recipe trains the same step. When even the smallest step does not fit for all
-    recipes, only the last recipe (the improved one) trains, at the largest step that fits
-    for it alone, or at the smallest step when none does. A plan on all training images
+    recipes, only the recipe ``keep`` trains (default: the last one), at the largest step that
+    fits for it alone, or at the smallest step when none does. A plan on all training images
     (``train_images=None`` in the ladder, which a GPU's speed reaches) tests on all test
     images; smaller plans test on 1,000.
 
@@ -129,6 +129,7 @@ def plan_quick_run(chapter: str, speed: float, budget_s: float, ladder: Sequence
         recipes: recipe names, source first, improved last.
         n_train: size of the whole training set (for ``None`` steps).
         speed_source: words for where ``speed`` came from.
+        keep: the recipe that trains when there is time for one only (one of ``recipes``).
 
     Returns:
         A :class:`QuickPlan`.
@@ -144,6 +145,9 @@ def plan_quick_run(chapter: str, speed: float, budget_s: float, ladder: Sequence
     recipes = tuple(recipes)
     if not recipes or not all(isinstance(r, str) for r in recipes):
         raise ValueError(f"recipes must be a non-empty sequence of recipe names, got {recipes!r}")
+    keep = recipes[-1] if keep is None else keep
+    if keep not in recipes:
+        raise ValueError(f"keep={keep!r} is not one of the recipes {recipes}")
     passes = [(images or n_train) * epochs for images, epochs in steps]
     if passes != sorted(passes):
         raise ValueError(f"ladder steps must grow in image-passes, got {passes}")
@@ -153,7 +157,7 @@ def plan_quick_run(chapter: str, speed: float, budget_s: float, ladder: Sequence
         if p * len(recipes) <= affordable:
             chosen = k
     if chosen is None and len(recipes) > 1:
-        trained, skipped = recipes[-1:], recipes[:-1]
+        trained, skipped = (keep,), tuple(r for r in recipes if r != keep)
         chosen = max((k for k, p in enumerate(passes) if p <= affordable), default=0)
     elif chosen is None:
         chosen = 0
@@ -226,7 +230,7 @@ def quick_plan(chapter: str, device_label: str, measure: Callable[[], float],
         raise TypeError(f"measure must be a callable returning images/s, got "
                         f"{type(measure).__name__}")
     rule = dict(budget_s=config["budget_s"], ladder=config["ladder"],
-                recipes=config["recipes"])
+                recipes=config["recipes"], keep=config.extra.get("keep_when_short"))
     override = speed_override()
     if override is not None:
         return plan_quick_run(chapter, override, speed_source=f"from {SPEED_ENV}", **rule)
