@@ -28,8 +28,8 @@ setup:  ## create .venv (everything, for the build) and .venv-pkg (the package o
 	$(PYTHON) -m venv $(PKG_VENV)
 	$(PKG_BIN)/python -m pip install . "nbval>=0.11"
 
-book:  ## strict build: executes every notebook; HTML in _build/html/index.html
-	CNN_BOOK_FRESH=$${CNN_BOOK_FRESH:-1} $(BIN)/jupyter-book build . -W -n --keep-going
+book:  ## strict build: executes every notebook (quick profile); HTML in _build/html/index.html
+	CNN_BOOK_PROFILE=quick CNN_BOOK_FRESH=$${CNN_BOOK_FRESH:-1} $(BIN)/jupyter-book build . -W -n --keep-going
 
 test: unit nbval  ## unit tests, then nbval on every chapter notebook in the package-only kernel
 
