@@ -261,12 +261,69 @@ FILE_CASES = [
 ]
 
 
+def _other_optimizer_state(t):
+    path = t / "adam.pt"
+    model = _model()
+    adam = torch.optim.Adam(model.parameters())
+    _fit(model=model, optimizer=adam, checkpoint=path)
+    two_groups = torch.optim.SGD([{"params": [model[1].weight]}, {"params": [model[1].bias]}],
+                                 lr=0.1)
+    train.load_checkpoint(path, model, two_groups)
+
+
+def _cifar_labels_beyond_classes(t):
+    from dataclasses import replace
+
+    from book_utils import cifar
+    from book_utils.data import ImageTensors
+    images = torch.zeros(4, 3, 32, 32, dtype=torch.uint8)
+    bad = ImageTensors(images, torch.tensor([0, 1, 2, 12]), tuple("abcdefghij"), "bad")
+    recipe = replace(cifar.get_recipe("resnet-source"), schedule="constant")
+    cifar.run_recipe(recipe, bad, bad, 1, 4, device="cpu", checkpoint=False,
+                     val_each_epoch=False, progress=False)
+
+
+def _cifar_checkpoint_under_a_file(t):
+    from dataclasses import replace
+
+    from book_utils import cifar
+    from book_utils.data import ImageTensors
+    ok = ImageTensors(torch.zeros(4, 3, 32, 32, dtype=torch.uint8), torch.tensor([0, 1, 2, 3]),
+                      tuple("abcdefghij"), "ok")
+    recipe = replace(cifar.get_recipe("resnet-source"), schedule="constant")
+    cifar.run_recipe(recipe, ok, ok, 1, 4, device="cpu", val_each_epoch=False, progress=False,
+                     checkpoint=_file_at(t / "drive") / "r.pt")
+
+
+MORE_CASES = [
+    ("load-checkpoint-of-another-optimizer", lambda t, m: _other_optimizer_state(t),
+     ValueError, r"adam\.pt holds the state of another optimizer or schedule.*delete it or "
+                 r"set CNN_BOOK_FRESH=1"),
+    ("run-recipe-labels-beyond-the-classes", lambda t, m: _cifar_labels_beyond_classes(t),
+     ValueError, r"train_loader: class labels run from 0 to 12 but the model has 10 outputs"),
+    ("run-recipe-checkpoint-under-a-file", lambda t, m: _cifar_checkpoint_under_a_file(t),
+     OSError, r"cannot write the checkpoint .*r\.pt: .*drive is a file where a folder"),
+    ("cache-env-is-a-file",
+     lambda t, m: (m.setenv("CNN_BOOK_CACHE", str(_file_at(t / "c"))), data.cache_dir()),
+     OSError, r"the cache folder .*c cannot be created .*set CNN_BOOK_CACHE"),
+    ("evaluate-per-image-model-on-other-device",
+     lambda t, m: train.evaluate(_meta_model(), _loader(), device="cpu", per_image=True),
+     ValueError, r"on meta but device='cpu'"),
+]
+
+
 def _ids(cases):
     return [c[0] for c in cases]
 
 
-@pytest.mark.parametrize("name, call, error, match", TRAINING_CASES + FILE_CASES,
-                         ids=_ids(TRAINING_CASES + FILE_CASES))
+ALL_CASES = TRAINING_CASES + FILE_CASES + MORE_CASES
+
+
+def test_there_are_at_least_forty_cases():
+    assert len({c[0] for c in ALL_CASES}) == len(ALL_CASES) >= 40
+
+
+@pytest.mark.parametrize("name, call, error, match", ALL_CASES, ids=_ids(ALL_CASES))
 def test_bad_input(name, call, error, match, tmp_path, monkeypatch, isolated_cache):
     with pytest.raises(error, match=match) as info:
         call(tmp_path, monkeypatch)

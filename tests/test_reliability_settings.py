@@ -194,3 +194,25 @@ def test_a_run_recipe_checkpoint_of_another_recipe_is_not_resumed(ckpt, capsys):
     cifar.run_recipe(replace(recipe, crop_padding=2), data, data, 1, 10, **kw)
     [line] = _lines(capsys.readouterr().out)
     assert "recipe.crop_padding 4 -> 2" in line
+
+
+@pytest.mark.parametrize("schedule", [None, "onecycle"])
+def test_the_same_objects_called_again_resume_the_finished_run(ckpt, capsys, schedule):
+    """A page cell that calls fit again with the model, optimizer and schedule it just
+    trained (page 07 does) reads the finished run back: nothing is trained."""
+    train.seed_everything(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 4))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    loader = _loader()
+    scheduler = None if schedule is None else torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, 1e-2, epochs=2, steps_per_epoch=len(loader))
+    step = "batch" if scheduler is not None else "epoch"
+    first = train.fit(model, loader, optimizer, 2, scheduler=scheduler, scheduler_step=step,
+                      checkpoint=ckpt)
+    weights = [p.clone() for p in model.parameters()]
+    capsys.readouterr()
+    again = train.fit(model, loader, optimizer, 2, scheduler=scheduler, scheduler_step=step,
+                      checkpoint=ckpt)
+    assert "resumed after epoch 2/2" in capsys.readouterr().out
+    assert again.epochs == first.epochs
+    assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters()))
