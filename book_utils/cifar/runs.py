@@ -3,7 +3,8 @@
 * :func:`run_recipe` -- seed, build, train with :func:`book_utils.train.fit` (checkpointed,
   resumable), test with :func:`book_utils.train.evaluate` (the recipe's flip TTA);
 * :class:`RunResult` -- the recipe, its history, test metrics, confusion matrix, timings;
-* :func:`checkpoint_file` -- the persistent checkpoint of a run, named by its settings.
+* :func:`checkpoint_file` -- the persistent checkpoint of a run, named by its settings;
+  :func:`recipe_settings` -- the settings stored in it (a run resumes only its own settings).
 
 Not here: the pieces a run is built from (:mod:`.recipes`, :mod:`.augment`, :mod:`.batches`,
 :mod:`.factories`, :mod:`.schedules`), the tables that report it (:mod:`.report`), the
@@ -95,6 +96,23 @@ def checkpoint_file(recipe: Recipe, profile: str, epochs: int, batch_size: int, 
                                       seed=seed))
 
 
+def recipe_settings(recipe: Recipe, profile: str, batch_size: int, train_batches: DeviceBatches,
+                 test_batches: DeviceBatches, train_indices, num_classes: int) -> Dict[str, Any]:
+    """What :func:`run_recipe` stores in its checkpoint beyond what ``fit`` sees itself:
+    every field of the recipe, the profile, the batch size, the numbers of training and test
+    images, a digest of the chosen training images and the number of classes. A checkpoint
+    whose settings differ is not resumed (``fit`` names the difference and trains afresh).
+    """
+    import hashlib
+    chosen = "all"
+    if train_indices is not None:
+        idx = torch.as_tensor(train_indices).to(torch.int64).cpu().contiguous()
+        chosen = hashlib.sha1(idx.numpy().tobytes()).hexdigest()[:12]
+    return {"recipe": recipe.summary(), "profile": profile, "batch_size": int(batch_size),
+            "train_images": train_batches.num_samples, "train_indices": chosen,
+            "test_images": test_batches.num_samples, "num_classes": int(num_classes)}
+
+
 def run_recipe(recipe: Recipe, train_data, test_data, epochs: int, batch_size: int,
                device: Optional[torch.device] = None, train_indices=None, test_indices=None,
                checkpoint: Union[bool, PathLike, None] = True, profile: Optional[str] = None,
@@ -119,7 +137,10 @@ def run_recipe(recipe: Recipe, train_data, test_data, epochs: int, batch_size: i
             so re-running after an interruption resumes; a path: that file; ``False`` or
             ``None``: no checkpoints.
         profile: the profile named in the checkpoint file (default: the active one).
-        resume: continue from an existing checkpoint (``False``: train afresh and overwrite it).
+        resume: continue from an existing checkpoint of the same settings (every recipe
+            field, profile, sizes, seed, model; :func:`recipe_settings`); one whose settings
+            differ is not resumed: a line names the difference and the run starts afresh.
+            ``False``: train afresh and overwrite it.
         seed: seeds the weights and, per epoch, the order and augmentation.
         val_each_epoch: also measure test loss/accuracy after every epoch (for curves).
         eta_after: work still planned after this run, in epochs of this run; ``fit`` adds it
@@ -164,12 +185,14 @@ def run_recipe(recipe: Recipe, train_data, test_data, epochs: int, batch_size: i
         checkpoint = None
     optimizer = make_optimizer(model, recipe, batch_size)
     scheduler, step = make_scheduler(optimizer, recipe, epochs, len(train_batches))
+    settings = recipe_settings(recipe, profile or active_profile(), batch_size, train_batches,
+                            test_batches, train_indices, len(train_data.classes))
     history = fit(model, train_batches, optimizer, epochs, loss_fn=make_loss(recipe), device=device,
                   scheduler=scheduler, scheduler_step=step,
                   val_loader=test_batches if val_each_epoch else None, val_loss_fn=nn.CrossEntropyLoss(),
                   amp=opts["amp"], channels_last=opts["channels_last"], checkpoint=checkpoint,
                   resume=resume, progress=progress, on_epoch_end=on_epoch_end, seed=seed,
-                  eta_after=eta_after)
+                  eta_after=eta_after, settings=settings)
     test = evaluate(model, test_batches, tta_flip=recipe.tta_flip, per_image=True, **opts)
     cm = confusion_matrix(test["preds"], test["targets"], len(train_data.classes))
     return RunResult(recipe, history, test, cm, model if keep_model else None,

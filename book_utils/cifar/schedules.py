@@ -43,6 +43,11 @@ def make_scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, epochs: int
       "Super-Convergence", 2017).
     * ``"constant"``: no scheduler.
 
+    Both schedules are laid out over ``epochs``: a finished run asked for more epochs would
+    restart (cosine) or overrun (one-cycle) them, so :func:`~book_utils.train.fit` stores
+    the schedule's settings with its checkpoint and, when they differ, says so in one line
+    and trains afresh instead of resuming (the book's one rule for changed settings).
+
     Returns:
         ``(scheduler or None, "epoch" | "batch")``.
 

@@ -10,6 +10,7 @@ Not here: the search order and the download (:mod:`.cifar10`), folder and cache 
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -109,8 +110,9 @@ def _list_class_folders(class_dir: Path, split: str) -> Tuple[List[str], torch.T
     without an image extension are skipped, as ``ImageFolder`` would skip the latter.
 
     Raises:
-        CorruptDataError: the sub-folders are not exactly the ten CIFAR-10 classes, or a class
-            does not hold :data:`CIFAR10_PER_CLASS` ``[split]`` images.
+        CorruptDataError: the sub-folders are not exactly the ten CIFAR-10 classes, a class
+            does not hold :data:`CIFAR10_PER_CLASS` ``[split]`` images, or a link leads back
+            to a folder already read (a link loop, which would count images many times).
     """
     try:
         found = tuple(sorted(e.name for e in os.scandir(class_dir)
@@ -127,17 +129,32 @@ def _list_class_folders(class_dir: Path, split: str) -> Tuple[List[str], torch.T
     expected = CIFAR10_PER_CLASS[split]
     paths: List[str] = []
     labels: List[int] = []
-    for label, name in enumerate(CIFAR10_CLASSES):
-        files = []
-        for top, dirs, fnames in sorted(os.walk(class_dir / name, followlinks=True)):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            files += [os.path.join(top, f) for f in sorted(fnames)
-                      if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)]
+    per_class: List[List[str]] = []
+    for name in CIFAR10_CLASSES:
+        walked = []
+        seen = {os.path.realpath(class_dir / name)}
+        for top, dirs, fnames in os.walk(class_dir / name, followlinks=True):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            here = os.path.realpath(top)
+            for d in dirs:
+                real = os.path.realpath(os.path.join(top, d))
+                if real in seen or here == real or here.startswith(real + os.sep):
+                    raise CorruptDataError(
+                        f"{os.path.join(top, d)} is a link back to {real}, a folder already "
+                        f"read (a link loop): its images would be counted again and again. "
+                        f"Remove the link.")
+                seen.add(real)
+            walked.append((top, fnames))
+        files = [os.path.join(top, f) for top, fnames in sorted(walked) for f in sorted(fnames)
+                 if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)]
+        per_class.append(files)
+    for name, files in zip(CIFAR10_CLASSES, per_class):   # counted once no link loops
         if len(files) != expected:
             raise CorruptDataError(
                 f"{class_dir / name} holds {len(files)} images, expected {expected} (CIFAR-10 has "
                 f"{expected:,} {split} images per class). The copy is incomplete or mixed with "
                 f"other files: copy the '{split}' folder again.")
+    for label, files in enumerate(per_class):
         paths += files
         labels += [label] * len(files)
     return paths, torch.tensor(labels, dtype=torch.int64)
@@ -248,7 +265,7 @@ def _extract(archive: Path, split: str, dest: Path) -> None:
                 pass
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        if exc.errno in (13, 28, 30):  # EACCES, ENOSPC, EROFS: the cache, not the archive
+        if _is_write_fault(exc, tmp):      # the cache failed, not the archive
             raise _cache_error(dest.parent, exc) from None
         raise CorruptDataError(
             f"the archive {archive} is truncated or corrupt ({type(exc).__name__}: {exc}). "
@@ -262,8 +279,27 @@ def _extract(archive: Path, split: str, dest: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         raise CorruptDataError(f"{archive} does not contain a '{split}/<class>/' tree of CIFAR-10 "
                                f"images; use the archive made for the '{split}' split.")
-    shutil.rmtree(dest, ignore_errors=True)
-    tmp.replace(dest)
+    try:
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.replace(dest)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _cache_error(dest.parent, exc) from None
+
+
+#: errors of writing (permission, full disk or quota, read-only, a file in the way), never of
+#: reading an archive
+_WRITE_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.ENOTDIR,
+                 errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG, getattr(errno, "EDQUOT", -1),
+                 errno.EFBIG}
+
+
+def _is_write_fault(exc: OSError, tmp: Path) -> bool:
+    """Whether ``exc``, raised while extracting into ``tmp``, is the cache's fault: a write
+    error code, or an error about a file inside ``tmp``."""
+    name = getattr(exc, "filename", None)
+    inside = name is not None and str(name).startswith(str(tmp))
+    return exc.errno in _WRITE_ERRNOS or inside
 
 
 def _cifar_from_archive(archive: Path, split: str) -> ImageTensors:

@@ -63,6 +63,9 @@ def data_roots(root: Optional[PathLike] = None) -> List[Path]:
 
     Raises:
         TypeError: if ``root`` is not a path, a string or a list of them.
+        NotADirectoryError: if a given root is a file (e.g. an archive: pass the folder that
+            holds it) or a link that leads nowhere (a link loop or a missing target); the
+            message names it and where it came from (``root`` or ``CNN_BOOK_DATA``).
     """
     if isinstance(root, (list, tuple)):
         parts = list(root)
@@ -74,6 +77,9 @@ def data_roots(root: Optional[PathLike] = None) -> List[Path]:
                             f"got {type(part).__name__} {part!r}")
     given = os.pathsep.join(os.fspath(part) for part in parts)
     paths = [Path(p).expanduser() for p in given.split(os.pathsep) if p.strip()]
+    origin = "root" if root is not None else DATA_ENV
+    for p in paths:
+        _check_root(p, origin)
     paths.append(default_data_dir())
     seen, out = set(), []
     for p in paths:
@@ -84,11 +90,29 @@ def data_roots(root: Optional[PathLike] = None) -> List[Path]:
     return out
 
 
+def _check_root(path: Path, origin: str) -> None:
+    """Raise ``NotADirectoryError`` for a data root that exists but cannot be a folder."""
+    if path.is_symlink() and not path.exists():
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        raise NotADirectoryError(
+            f"the data folder {path} (from {origin}) is a link to {target} that leads nowhere "
+            f"(a link loop or a missing target); point {origin} at the real folder")
+    if path.exists() and not path.is_dir():
+        hint = path.parent if path.name.endswith((".tar.gz", ".tgz", ".gz", ".zip")) else None
+        fix = (f"pass the folder that holds it, {hint}" if hint is not None
+               else "pass the folder that holds the dataset folders (MNIST/, cifar10/ ...)")
+        raise NotADirectoryError(f"the data folder {path} (from {origin}) is a file, not a "
+                                 f"folder; {fix}")
+
+
 def _how_to_provide(name: str) -> str:
     if name == "MNIST":
         layout = ("<folder>/MNIST/raw/ with the four IDX files "
                   "(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
-                  "t10k-labels-idx1-ubyte)")
+                  "t10k-labels-idx1-ubyte; or the same names with .gz)")
     else:
         layout = ("<folder>/cifar-10-batches-py/ (torchvision's files), or class folders "
                   "<folder>/cifar10/train/<class>/*.jpg and <folder>/cifar10/test/<class>/*, "

@@ -2,6 +2,9 @@
 
 An IDX file's magic number, sizes and count are compared with its byte length before a single
 value is used, so a truncated, padded or wrong file raises :class:`CorruptDataError` naming it.
+MNIST present only as the original ``.gz`` files is read too: each is decompressed once into
+the cache folder (a damaged ``.gz`` is reported as such, a cache that cannot be written as
+that).
 
 Not here: CIFAR-10 (:mod:`.cifar10`), per-sample datasets and loaders (:mod:`.loaders`).
 """
@@ -13,8 +16,8 @@ from typing import Iterable, Optional, Tuple
 import torch
 
 from .errors import CorruptDataError, DataNotFoundError
-from .locations import (PathLike, _download_error_text, _how_to_provide, _quiet, data_roots,
-                        default_data_dir)
+from .locations import (PathLike, _cache_error, _download_error_text, _how_to_provide, _quiet,
+                        cache_dir, data_roots, default_data_dir)
 from .splits import ImageTensors, _check_split, _memo
 
 MNIST_RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -41,8 +44,12 @@ def load_mnist(split: str = "train", root: Optional[PathLike] = None,
         ValueError: for an unknown ``split``.
         DataNotFoundError: no local copy and the download failed or was disabled; the
             message lists every folder tried.
-        CorruptDataError: an IDX file is truncated, has the wrong header (magic number,
-            dimensions, count) or holds labels outside 0-9; the message names the file.
+        CorruptDataError: an IDX file (or its ``.gz``) is truncated, has the wrong header
+            (magic number, dimensions, count) or holds labels outside 0-9; the message names
+            the file.
+        NotADirectoryError: a given root is a file or a link that leads nowhere.
+        OSError: a ``.gz`` file cannot be decompressed into the cache folder (full or not
+            writable); the message names the folder and says to set ``CNN_BOOK_CACHE``.
     """
     from torchvision import datasets
 
@@ -52,17 +59,20 @@ def load_mnist(split: str = "train", root: Optional[PathLike] = None,
     for folder in roots:
         raw = folder / "MNIST" / "raw"
         tried.append(str(raw))
-        present = [f for f in MNIST_RAW_FILES if (raw / f).exists()]
+        files = _mnist_files(raw)
+        present = [f for f in MNIST_RAW_FILES
+                   if (raw / f).exists() or (raw / f"{f}.gz").exists()]
         if present and folder.resolve() != default_data_dir().resolve() and any(
-                not (raw / f).is_file() for f in MNIST_RAW_FILES):
+                files[f] is None for f in MNIST_RAW_FILES):
             # a partial copy the user pointed at (the download folder may be mid-download)
-            bad = [f for f in MNIST_RAW_FILES if not (raw / f).is_file()]
+            bad = [f for f in MNIST_RAW_FILES if files[f] is None]
             raise CorruptDataError(
                 f"{raw} holds an incomplete copy of MNIST: {', '.join(bad)} "
-                f"{'is' if len(bad) == 1 else 'are'} missing or not a regular file. All four IDX "
-                f"files are needed ({', '.join(MNIST_RAW_FILES)}); copy the missing ones.")
-        if all((raw / f).is_file() for f in MNIST_RAW_FILES):
-            return _memo(("mnist", split, str(raw)), lambda: _mnist_from_idx(raw, split))
+                f"{'is' if len(bad) == 1 else 'are'} missing or not a regular file (with or "
+                f"without .gz). All four IDX files are needed ({', '.join(MNIST_RAW_FILES)}); "
+                f"copy the missing ones.")
+        if all(files[f] is not None for f in MNIST_RAW_FILES):
+            return _memo(("mnist", split, str(raw)), lambda: _mnist_from_idx(raw, split, files))
     reason = "download=False"
     if download:
         target = default_data_dir()
@@ -77,6 +87,64 @@ def load_mnist(split: str = "train", root: Optional[PathLike] = None,
     raise DataNotFoundError(
         "MNIST was not found. Looked for the IDX files in:\n  " + "\n  ".join(tried)
         + f"\nand {reason}.\n" + _how_to_provide("MNIST")) from None
+
+
+def _mnist_files(raw: Path) -> dict:
+    """Each IDX file of ``raw``: the file itself, else its ``.gz``, else ``None``."""
+    out = {}
+    for name in MNIST_RAW_FILES:
+        plain, packed = raw / name, raw / f"{name}.gz"
+        out[name] = plain if plain.is_file() else packed if packed.is_file() else None
+    return out
+
+
+def _gunzipped(packed: Path) -> Path:
+    """The decompressed copy of ``packed`` (an IDX ``.gz``) in the cache, made once.
+
+    Raises:
+        CorruptDataError: naming ``packed``, if it is not a complete gzip file.
+        OSError: naming the cache folder, if the copy cannot be written there.
+    """
+    import gzip
+    import hashlib
+    import os
+    import tempfile
+    import zlib
+
+    st = packed.stat()
+    stamp = hashlib.sha1(f"{packed.resolve()}|{st.st_size}|{int(st.st_mtime)}".encode()
+                         ).hexdigest()[:12]
+    folder = cache_dir() / "decompressed" / f"mnist-{stamp}"
+    target = folder / packed.name[:-3]
+    if target.is_file():
+        return target
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise _cache_error(folder, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as out, gzip.open(packed, "rb") as src:
+            while True:
+                try:
+                    chunk = src.read(1 << 20)
+                except (OSError, EOFError, zlib.error) as exc:
+                    raise CorruptDataError(
+                        f"the MNIST file {packed} is not a complete gzip file "
+                        f"({type(exc).__name__}: {exc}); copy it again, or put the "
+                        f"decompressed {target.name} beside it") from None
+                if not chunk:
+                    break
+                try:
+                    out.write(chunk)
+                except OSError as exc:
+                    raise _cache_error(folder, exc) from None
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return target
 
 
 def _idx_header(path: Path, magic: int, dims: Tuple[Optional[int], ...]) -> Tuple[int, ...]:
@@ -150,11 +218,17 @@ def _read_idx(path: Path, magic: int, dims: Tuple[Optional[int], ...]) -> torch.
     return torch.from_numpy(values.reshape(sizes))
 
 
-def _mnist_from_idx(raw: Path, split: str) -> ImageTensors:
-    """Read one MNIST split from its two IDX files, checking both against their headers."""
+def _mnist_from_idx(raw: Path, split: str, files: Optional[dict] = None) -> ImageTensors:
+    """Read one MNIST split from its two IDX files (``files``: name -> path, a ``.gz`` path
+    decompressed into the cache first), checking both against their headers."""
     prefix = "train" if split == "train" else "t10k"
     n = MNIST_SPLIT_SIZES[split]
-    image_file, label_file = raw / f"{prefix}-images-idx3-ubyte", raw / f"{prefix}-labels-idx1-ubyte"
+    files = files or {}
+    image_file, label_file = (
+        Path(files.get(name) or raw / name)
+        for name in (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"))
+    image_file, label_file = (_gunzipped(f) if f.name.endswith(".gz") else f
+                              for f in (image_file, label_file))
     images = _read_idx(image_file, 2051, (n,) + MNIST_IMAGE_SIZE)
     labels = _read_idx(label_file, 2049, (n,))
     if int(labels.max()) > 9:

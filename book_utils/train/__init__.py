@@ -8,7 +8,10 @@
   precision, a checkpoint after every epoch and resume from it, a time estimate after the
   first epoch.
 * :func:`checkpoint_dir`, :func:`checkpoint_path`, :func:`fresh_start` -- checkpoints in a
-  persistent folder, named by recipe, profile and sizes, so a re-run page resumes.
+  persistent folder, named by recipe, profile and sizes, so a re-run page resumes;
+  :mod:`.settings` (``train.settings.run_settings``) -- what produced a run, stored in its
+  checkpoint: a checkpoint of other settings is never resumed (fit says what changed and
+  trains afresh).
 * :func:`evaluate` -- THE evaluation: mean loss per sample and exact accuracy, independent of
   batch size; flip test-time augmentation and per-image losses/predictions as options.
 * :func:`predict` -- all predictions and targets of a loader (for confusion matrices).
@@ -29,7 +32,8 @@ module           what it holds
 ``precision``    amp_dtype, resolve_amp, autocast (the one autocast context)
 ``params``       seed_everything, count_parameters
 ``history``      History: what a training run records
-``checkpoints``  checkpoint folder, file names, CNN_BOOK_FRESH, save/load a checkpoint
+``settings``     run_settings, settings_diff: what produced a run (the rule for changed settings)
+``checkpoints``  checkpoint folder, file names, CNN_BOOK_FRESH, save/read/load a checkpoint
 ``_checks``      argument and first-batch checks shared by fit, evaluate and predict
 ``evaluation``   evaluate (TTA, per-image losses), predict, confusion_matrix
 ``loop``         fit, its progress bars, epoch lines and eta_line

@@ -3,18 +3,25 @@
 * :func:`checkpoint_dir` -- a persistent folder (``CNN_BOOK_CHECKPOINTS`` or the cache);
 * :func:`checkpoint_path` -- one file per recipe, profile and sizes, so a re-run page resumes
   only its own run; :func:`fresh_start` -- the ``CNN_BOOK_FRESH`` switch;
-* :func:`save_checkpoint` (atomic) and :func:`load_checkpoint` (``weights_only=True``, with
-  clear errors for a damaged file).
+* :func:`save_checkpoint` (atomic: a failed write names the file, the cause and the fix, and
+  leaves the previous checkpoint as it was), :func:`check_writable` (the same error before
+  an epoch of work), :func:`read_checkpoint` and :func:`load_checkpoint`
+  (``weights_only=True``, with clear errors for a damaged file or one of another run).
 
 Not here: the resume logic of a training run (:func:`~book_utils.train.fit` in
-:mod:`.loop`), recorded results of full runs (:mod:`book_utils.results`).
+:mod:`.loop`), what a run's settings are (:mod:`.settings`), recorded results of full runs
+(:mod:`book_utils.results`).
 """
 from __future__ import annotations
 
+import errno
+import json
 import math
 import os
 import pickle
 import re
+import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Optional, Union
@@ -41,15 +48,89 @@ def checkpoint_dir() -> Path:
 
         from google.colab import drive; drive.mount("/content/drive")
         os.environ["CNN_BOOK_CHECKPOINTS"] = "/content/drive/MyDrive/cnn_book_checkpoints"
+
+    Raises:
+        OSError: if the folder cannot be created (a file where the folder should be, no
+            permission, a full disk); the message names it and says what to set.
     """
+    path = _checkpoint_folder()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(path, exc, "create the checkpoint folder") from None
+    return path
+
+
+def _checkpoint_folder() -> Path:
+    """Where :func:`checkpoint_dir` puts checkpoints, without creating anything."""
     value = os.environ.get(CHECKPOINTS_ENV, "").strip()
     if value:
-        path = Path(value).expanduser()
+        return Path(value).expanduser()
+    from ..data import locations
+    return Path(os.environ.get(locations.CACHE_ENV) or locations.DEFAULT_HOME).expanduser() \
+        / "checkpoints"
+
+
+def _blocking_file(path: Path) -> Optional[Path]:
+    """The first existing non-folder on the way to folder ``path`` (a file where a folder
+    should be), or ``None``."""
+    for part in [path, *path.parents][::-1]:
+        if part.exists() and not part.is_dir():
+            return part
+    return None
+
+
+def _write_error(path: Path, exc: BaseException, what: str = "write the checkpoint") -> OSError:
+    """An ``OSError`` naming ``path``, the cause of ``exc`` in words and the fix."""
+    path = Path(path)
+    folder = path if what.startswith("create") else path.parent
+    code = getattr(exc, "errno", None)
+    blocker = _blocking_file(folder)
+    if blocker is not None:
+        cause = f"{blocker} is a file where a folder should be"
+        code = errno.ENOTDIR
+    elif code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)) or "write failed" in str(exc) \
+            or "unexpected pos" in str(exc):
+        try:
+            free = shutil.disk_usage(next(p for p in [folder, *folder.parents] if p.exists())).free
+            cause = f"the disk is full ({free / 1e6:.0f} MB free)"
+        except (OSError, StopIteration):
+            cause = "the disk is full"
+        code = errno.ENOSPC
+    elif code in (errno.EACCES, errno.EPERM):
+        cause = "no permission to write there"
+    elif code == errno.EROFS:
+        cause = "the file system is read-only"
     else:
-        from ..data import cache_dir
-        path = cache_dir() / "checkpoints"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+        cause = f"{type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}"
+    fix = (f"free some space, or set {CHECKPOINTS_ENV} to another folder" if code == errno.ENOSPC
+           else f"set {CHECKPOINTS_ENV} to a writable folder (or pass checkpoint=None)")
+    kept = " Any earlier checkpoint there is unchanged." if what == "write the checkpoint" else ""
+    err = OSError(f"cannot {what} {path}: {cause}; {fix}.{kept}")
+    err.errno = code
+    return err
+
+
+def check_writable(path: PathLike) -> None:
+    """Check, before any training, that a checkpoint can be written at ``path``: its folder
+    exists or can be created and a file can be created in it (a small probe, removed again).
+
+    Raises:
+        OSError: naming the path, the cause (a file where a folder should be, no permission,
+            a read-only or full disk) and the fix, as :func:`save_checkpoint` would after an
+            epoch of work.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"checkpoint {path} is a folder; pass a file path such as "
+                                f"{path / 'run.pt'} (e.g. from train.checkpoint_path)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=path.name + ".", suffix=".probe", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
 
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.]*(?:-[A-Za-z0-9_.]+)*")
@@ -125,19 +206,26 @@ def _shown_path(path: Path) -> str:
     """``path`` relative to :func:`checkpoint_dir` when inside it, else its file name only."""
     path = Path(path)
     try:
-        return str(path.resolve().relative_to(checkpoint_dir().resolve()))
-    except ValueError:
+        return str(path.resolve().relative_to(_checkpoint_folder().resolve()))
+    except (ValueError, OSError):
         return path.name
 
 def save_checkpoint(path: PathLike, model: nn.Module, optimizer=None, scheduler=None,
-                    epoch: int = 0, history: Optional[History] = None, scaler=None) -> None:
-    """Save model/optimizer/scheduler/GradScaler state, the epoch number and history to ``path``.
+                    epoch: int = 0, history: Optional[History] = None, scaler=None,
+                    settings: Optional[dict] = None) -> None:
+    """Save model/optimizer/scheduler/GradScaler state, the epoch number, history and the
+    run's settings (:func:`~book_utils.train.settings.run_settings`) to ``path``.
 
-    Written to a temporary file first and renamed, so an interrupted save never leaves a
-    half-written checkpoint.
+    Written to a temporary file in the same folder first and renamed over ``path``
+    (``os.replace``, atomic), so an interrupted or failed save never leaves a half-written
+    checkpoint and never damages the previous one.
+
+    Raises:
+        OSError: if the file cannot be written (a file where the folder should be, no
+            permission, a full disk): the message names the path, the cause and the fix;
+            the previous checkpoint at ``path`` is left as it was.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {"model": model.state_dict(), "epoch": int(epoch),
              "history": (history or History()).state_dict()}
     if optimizer is not None:
@@ -146,25 +234,34 @@ def save_checkpoint(path: PathLike, model: nn.Module, optimizer=None, scheduler=
         state["scheduler"] = scheduler.state_dict()
     if scaler is not None:
         state["scaler"] = scaler.state_dict()
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    if settings is not None:
+        state["settings"] = json.dumps(settings, sort_keys=True)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        raise _write_error(path, exc) from None
 
 
-def load_checkpoint(path: PathLike, model: nn.Module, optimizer=None, scheduler=None,
-                    scaler=None) -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint` (``weights_only=True``).
-
-    Restores the model (and optimizer/scheduler/GradScaler if given) in place and returns the raw state
-    (with ``"epoch"`` and ``"history"``).
+def read_checkpoint(path: PathLike) -> dict:
+    """The raw state of a checkpoint written by :func:`save_checkpoint`, checked but not yet
+    put into any model (``weights_only=True``); ``"settings"`` is a dict (or ``None`` for a
+    checkpoint of an older ``book_utils``).
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
-        ValueError: if the file is truncated or not a torch checkpoint, or holds no ``"model"``
-            state (not written by :func:`save_checkpoint`); the message names the file and
-            says to delete it or set ``CNN_BOOK_FRESH=1``.
-        RuntimeError: if the checkpoint does not match the model (message from torch, with the
-            file named).
+        ValueError: if the file is truncated or not a torch checkpoint, or holds no
+            ``"model"`` state; the message names the file and says to delete it or set
+            ``CNN_BOOK_FRESH=1``.
     """
     path = Path(path)
     if not path.is_file():
@@ -180,14 +277,51 @@ def load_checkpoint(path: PathLike, model: nn.Module, optimizer=None, scheduler=
         raise ValueError(f"checkpoint {_shown_path(path)} was not written by save_checkpoint "
                          f"(no 'model' state); {fix}")
     try:
+        state["settings"] = json.loads(state["settings"]) if "settings" in state else None
+    except (TypeError, ValueError):
+        state["settings"] = None
+    return state
+
+
+def load_checkpoint(path: PathLike, model: nn.Module, optimizer=None, scheduler=None,
+                    scaler=None) -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint` (``weights_only=True``).
+
+    Restores the model (and optimizer/scheduler/GradScaler if given) in place and returns the
+    raw state (with ``"epoch"``, ``"history"`` and ``"settings"``).
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ValueError: if the file is truncated or not a torch checkpoint, holds no ``"model"``
+            state (not written by :func:`save_checkpoint`), or its optimizer state does not
+            fit ``optimizer``; the message names the file and says what to do.
+        RuntimeError: if the checkpoint does not match the model (message from torch, with the
+            file named).
+    """
+    state = read_checkpoint(path)
+    restore_checkpoint(state, path, model, optimizer, scheduler, scaler)
+    return state
+
+
+def restore_checkpoint(state: dict, path: PathLike, model: nn.Module, optimizer=None,
+                       scheduler=None, scaler=None) -> None:
+    """Put a state from :func:`read_checkpoint` (of file ``path``) into the given objects.
+
+    Raises:
+        RuntimeError: if the model's layers differ from the checkpoint's (names the file);
+        ValueError: if the optimizer's parameter groups differ from the checkpoint's.
+    """
+    try:
         model.load_state_dict(state["model"])
     except RuntimeError as exc:
         raise RuntimeError(f"checkpoint {path} does not fit this model: {exc}") from None
-    if optimizer is not None and "optimizer" in state:
-        optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None and "scheduler" in state:
-        scheduler.load_state_dict(state["scheduler"])
+    try:
+        if optimizer is not None and "optimizer" in state:
+            optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and "scheduler" in state:
+            scheduler.load_state_dict(state["scheduler"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"checkpoint {_shown_path(Path(path))} holds the state of another "
+                         f"optimizer or schedule ({exc}); delete it or set {FRESH_ENV}=1") from None
     if scaler is not None and "scaler" in state:
         scaler.load_state_dict(state["scaler"])
-    return state
-

@@ -19,8 +19,42 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_batch, check_model, empty_loader, model_device
+from ._checks import (check_batch, check_inputs_dtype, check_labels, check_model, empty_loader,
+                      model_device)
 from .precision import AmpSpec, autocast, resolve_amp
+
+
+def module_modes(model: nn.Module) -> Dict[nn.Module, bool]:
+    """Each module's own train/eval mode (``module.training``), to put back with
+    :func:`restore_modes` (``model.train(was)`` would also switch a sub-module the caller
+    froze in eval mode, e.g. a frozen batch-norm layer, back to training)."""
+    return {m: m.training for m in model.modules()}
+
+
+def restore_modes(modes: Dict[nn.Module, bool]) -> None:
+    """Give every module of :func:`module_modes` its recorded mode back."""
+    for module, training in modes.items():
+        module.training = training
+
+
+def sample_weights(loss_fn, targets: torch.Tensor) -> Optional[torch.Tensor]:
+    """How much each sample counts in ``loss_fn``'s mean, or ``None`` when all count 1.
+
+    A ``"mean"`` cross-entropy or NLL loss with class weights ``w`` (or an ``ignore_index``)
+    divides by ``sum(w[y])`` over the batch, not by the batch size: its mean over a loader
+    is ``sum(loss * batch weight) / sum(weights)``, which is what :func:`evaluate` and
+    :func:`~book_utils.train.fit` compute.
+    """
+    if not isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)) or targets.dim() != 1 \
+            or targets.is_floating_point():
+        return None
+    weight, ignore = loss_fn.weight, getattr(loss_fn, "ignore_index", None)
+    # tensor operations only (no .item()): fit calls this for every batch without waiting
+    keep = (targets != ignore).float() if ignore is not None else None
+    if weight is None:
+        return keep
+    w = weight.to(targets.device).float()[targets.clamp(0, weight.numel() - 1)]
+    return w * keep if keep is not None else w
 
 
 def _scores(model, x, device, dtype, tta_flip):
@@ -45,8 +79,10 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Optional[Callable] = N
     """Mean loss per sample and accuracy of ``model`` over ``loader``.
 
     The loss is summed per sample (``reduction="sum"`` semantics) and divided by the number
-    of samples, so the result does not depend on the batch size. The model's train/eval
-    mode is restored afterwards.
+    of samples, so the result does not depend on the batch size; a cross-entropy with class
+    weights (or an ``ignore_index``) is weighted as torch weights it, i.e. divided by the sum
+    of the samples' class weights over the whole loader. Every module's own train/eval mode
+    is restored afterwards (a layer the caller froze in eval mode stays in eval mode).
 
     Args:
         model: the network; it runs on ``device`` (default: its parameters' device, or the
@@ -62,7 +98,8 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Optional[Callable] = N
             true class) and predictions are its argmax.
         per_image: also return, as CPU tensors in loader order, ``"preds"`` int64 ``(N,)``,
             ``"targets"`` int64 ``(N,)`` and ``"losses"`` float32 ``(N,)`` (``loss_fn`` with
-            ``reduction="none"``); ``"loss"`` is then the mean of ``"losses"``.
+            ``reduction="none"``); ``"loss"`` is then the mean of ``"losses"`` (their sum over
+            the sum of the class weights, for a loss with class weights).
 
     Returns:
         ``{"loss": float, "accuracy": float in [0, 1], "correct": int, "n": int}``, plus
@@ -70,9 +107,11 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Optional[Callable] = N
 
     Raises:
         TypeError: if ``model`` is not a module, or the first batch is not an
-            ``(inputs, targets)`` pair with float inputs and integer targets.
+            ``(inputs, targets)`` pair with float inputs (in the dtype of the model's
+            parameters, unless ``amp``) and integer targets.
         ValueError: if ``loader`` yields no samples, ``loss_fn`` does not average
-            (``reduction`` other than ``"mean"``), or ``amp`` is not valid.
+            (``reduction`` other than ``"mean"``), ``amp`` is not valid, the model is not
+            all on ``device``, or a batch holds class labels outside the model's outputs.
     """
     check_model(model)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
@@ -87,37 +126,45 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Optional[Callable] = N
         sample_loss.reduction = "none"
     device = model_device(model, device)
     dtype = resolve_amp(amp, device)
-    was_training = model.training
+    modes = module_modes(model)
     model.eval()
-    total_loss, correct, n = 0.0, 0, 0
+    total_loss, correct, n, total_weight = 0.0, 0, 0, 0.0
     preds, targets, losses = [], [], []
+    ignore = getattr(loss_fn, "ignore_index", None)
     try:
         for k, batch in enumerate(loader):
             if k == 0:
                 check_batch(batch, "loader")
+                check_inputs_dtype(model, batch[0], "loader", dtype is not None)
             inputs, y = batch
             inputs = inputs.to(device)
             y = torch.as_tensor(y).to(device)
             if channels_last:
                 inputs = inputs.contiguous(memory_format=torch.channels_last)
             scores = _scores(model, inputs, device, dtype, tta_flip)
+            check_labels(scores, y, "loader", ignore)
             predicted = scores.argmax(1)
+            weights = sample_weights(loss_fn, y)
+            batch_weight = float(weights.sum()) if weights is not None else int(y.shape[0])
             if per_image:
                 losses.append(sample_loss(scores, y).float().cpu())
                 preds.append(predicted.cpu())
                 targets.append(y.cpu())
-            else:
-                total_loss += float(loss_fn(scores, y)) * y.shape[0]
+            elif batch_weight > 0:
+                total_loss += float(loss_fn(scores, y)) * batch_weight
+            total_weight += batch_weight
             correct += int((predicted == y).sum())
             n += int(y.shape[0])
     finally:
-        model.train(was_training)
+        restore_modes(modes)
     if n == 0:
         raise empty_loader("evaluate")
+    mean_over = total_weight if total_weight > 0 else float("nan")
     if not per_image:
-        return {"loss": total_loss / n, "accuracy": correct / n, "correct": correct, "n": n}
+        return {"loss": total_loss / mean_over, "accuracy": correct / n, "correct": correct,
+                "n": n}
     losses_t = torch.cat(losses)
-    return {"loss": float(losses_t.double().sum()) / n, "accuracy": correct / n,
+    return {"loss": float(losses_t.double().sum()) / mean_over, "accuracy": correct / n,
             "correct": correct, "n": n, "preds": torch.cat(preds),
             "targets": torch.cat(targets), "losses": losses_t}
 
@@ -133,25 +180,28 @@ def predict(model: nn.Module, loader: Iterable, device: Optional[torch.device] =
     Returns:
         ``(preds, targets)``: two ``int64`` CPU tensors of shape ``(N,)``.
 
+    Every module's own train/eval mode is restored afterwards.
+
     Raises:
         TypeError: if ``model`` is not a module or the first batch is not an
-            ``(inputs, labels)`` pair with float inputs.
-        ValueError: if ``loader`` yields no samples.
+            ``(inputs, labels)`` pair with float inputs in the dtype of the model's parameters.
+        ValueError: if ``loader`` yields no samples, or the model is not all on ``device``.
     """
     check_model(model)
     device = model_device(model, device)
-    was_training = model.training
+    modes = module_modes(model)
     model.eval()
     preds, targets = [], []
     try:
         for k, batch in enumerate(loader):
             if k == 0:
                 check_batch(batch, "loader", targets=False)
+                check_inputs_dtype(model, batch[0], "loader", False)
             inputs, y = batch
             preds.append(model(inputs.to(device)).argmax(1).cpu())
             targets.append(torch.as_tensor(y))
     finally:
-        model.train(was_training)
+        restore_modes(modes)
     if not preds:
         raise empty_loader("predict")
     return torch.cat(preds), torch.cat(targets)

@@ -14,16 +14,19 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 import torch
 from torch import nn
 
-from ._checks import check_batch, check_model, check_optimizer, model_device
-from .checkpoints import PathLike, _shown_path, load_checkpoint, save_checkpoint
-from .evaluation import evaluate
+from ._checks import (check_batch, check_inputs_dtype, check_labels, check_model,
+                      check_optimizer, check_trainable, model_device)
+from .checkpoints import (PathLike, _shown_path, check_writable, read_checkpoint,
+                          restore_checkpoint, save_checkpoint)
+from .evaluation import evaluate, sample_weights
 from .history import History
 from .precision import AmpSpec, autocast, resolve_amp
+from .settings import run_settings, settings_diff
 
 STATIC_ENV = "CNN_BOOK_STATIC"
 
@@ -46,7 +49,8 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
         amp: AmpSpec = False, checkpoint: Optional[PathLike] = None, resume: bool = True,
         progress: Optional[bool] = None, channels_last: bool = False,
         on_epoch_end: Optional[Callable[[History], None]] = None, seed: int = 0,
-        val_loss_fn: Optional[Callable] = None, eta_after: float = 0.0) -> History:
+        val_loss_fn: Optional[Callable] = None, eta_after: float = 0.0,
+        settings: Optional[Mapping[str, Any]] = None) -> History:
     """Train ``model`` for ``epochs`` epochs and return its :class:`History`.
 
     Args:
@@ -64,9 +68,13 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
             :func:`amp_dtype` of the device; or ``torch.bfloat16`` / ``torch.float16``. With
             float16 a ``torch.amp.GradScaler`` scales the loss (its state is checkpointed).
         checkpoint: file path, e.g. from :func:`checkpoint_path`; after each epoch model,
-            optimizer, scheduler, scaler and history are saved there (atomically). With
-            ``resume=True`` and an existing file, training resumes after the last saved epoch
-            and one line says so (the file named relative to :func:`checkpoint_dir`).
+            optimizer, scheduler, scaler, history and the run's settings are saved there
+            (atomically). Before the first epoch fit checks that the file can be written.
+            With ``resume=True`` and an existing file of the same settings, training resumes
+            after the last saved epoch and one line says so (the file named relative to
+            :func:`checkpoint_dir`). A checkpoint of other settings (see ``settings``) is not
+            resumed: one line names what changed and the run starts afresh; the old file is
+            replaced when the new run saves its first epoch.
         resume: ``False`` ignores an existing checkpoint (it is overwritten after the first
             epoch); pages pass ``resume=not (START_FRESH or fresh_start())``.
         progress: show tqdm bars (default: yes unless ``TQDM_DISABLE`` or ``CNN_BOOK_STATIC``
@@ -84,16 +92,32 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
             (seconds = ``eta_after`` x measured seconds per epoch). After the first epoch
             trained in this call, fit prints the measured seconds per epoch, the estimate for
             the rest of this run and, when ``eta_after > 0``, for the rest of the page.
+        settings: what else produced this run, e.g. a recipe's fields, the profile and the
+            sizes (a dict of numbers, strings, lists and dicts). They are stored in the
+            checkpoint with what fit sees itself (:func:`~book_utils.train.settings.run_settings`:
+            model layout, optimizer and hyper-parameters, scheduler and its configuration
+            with the number of epochs, loss, the loader's batch size, length and transform,
+            seed); a checkpoint resumes only when all of them agree. Without a scheduler
+            the number of epochs is not a setting: asking for more continues the run.
+
+    With a model whose root is in training mode, sub-modules the caller put in eval mode
+    (a frozen batch-norm layer) stay in eval mode while training.
 
     Raises:
-        TypeError: if ``model`` is not a module or ``optimizer`` not a torch optimizer, or
-            the first batch is not an ``(inputs, targets)`` pair of float inputs and int64
-            class targets.
+        TypeError: if ``model`` is not a module or ``optimizer`` not a torch optimizer,
+            ``settings`` not a dict, or the first batch is not an ``(inputs, targets)`` pair
+            of float inputs (in the dtype of the model's parameters, unless ``amp``) and
+            int64 class targets.
         ValueError: if ``epochs`` is not a non-negative integer, ``scheduler_step`` is unknown,
             ``amp`` or ``eta_after`` is not valid, the optimizer holds none of the model's
-            parameters (nothing would be trained), the loader yields no batch, a checkpoint is
-            further along than ``epochs``, or the loss becomes NaN or infinite (the message
-            names the epoch and batch).
+            trainable parameters or a learning rate is 0, negative or NaN (nothing would be
+            trained), the model is not all on ``device``, the first batch holds class labels
+            outside the model's outputs, the loader yields no batch, a checkpoint without a
+            scheduler is further along than ``epochs``, or the loss becomes NaN or infinite
+            (the message names the epoch and batch).
+        OSError: if the checkpoint cannot be written (before the first epoch, or after any
+            epoch): the message names the path, the cause and the fix; an earlier checkpoint
+            is left intact.
     """
     check_model(model)
     check_optimizer(optimizer)
@@ -104,44 +128,61 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
     if (isinstance(eta_after, bool) or not isinstance(eta_after, (int, float))
             or not math.isfinite(eta_after) or eta_after < 0):
         raise ValueError(f"eta_after must be a number of epochs >= 0, got {eta_after!r}")
-    model_params = {id(p) for p in model.parameters()}
-    if not any(id(p) in model_params for group in optimizer.param_groups for p in group["params"]):
-        raise ValueError("the optimizer holds none of this model's parameters, so fit() would train "
-                         "nothing; build it from this model, e.g. torch.optim.Adam(model.parameters())")
+    check_trainable(model, optimizer)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     device = model_device(model, device)
     dtype = resolve_amp(amp, device)
     scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
     quiet = progress is False
+    current = run_settings(model, optimizer, epochs, scheduler=scheduler,
+                           scheduler_step=scheduler_step, loss_fn=loss_fn,
+                           train_loader=train_loader, seed=seed, extra=settings)
     history = History()
     start_epoch = 0
     if checkpoint is not None and resume and Path(checkpoint).is_file():
-        state = load_checkpoint(checkpoint, model, optimizer, scheduler, scaler=scaler)
-        history = History.from_state_dict(state["history"])
-        start_epoch = int(state["epoch"])
-        if start_epoch > epochs:
-            raise ValueError(f"checkpoint {_shown_path(checkpoint)} has already trained {start_epoch} "
-                             f"epochs, more than epochs={epochs}; delete it or pass resume=False")
-        if not quiet:
-            _print_wrapped(f"resumed after epoch {start_epoch}/{epochs} from",
-                           _shown_path(checkpoint))
+        state = read_checkpoint(checkpoint)
+        changed = settings_diff(state["settings"], current)
+        if changed:
+            if not quiet:
+                _print_changed(changed, _shown_path(checkpoint))
+        else:
+            restore_checkpoint(state, checkpoint, model, optimizer, scheduler, scaler=scaler)
+            history = History.from_state_dict(state["history"])
+            start_epoch = int(state["epoch"])
+            if start_epoch > epochs:
+                raise ValueError(f"checkpoint {_shown_path(checkpoint)} has already trained "
+                                 f"{start_epoch} epochs, more than epochs={epochs}; delete it "
+                                 f"or pass resume=False")
+            if not quiet:
+                _print_wrapped(f"resumed after epoch {start_epoch}/{epochs} from",
+                               _shown_path(checkpoint))
+        del state
     elif checkpoint is not None and not resume and Path(checkpoint).is_file() and not quiet:
         _print_wrapped("starting afresh; will overwrite", _shown_path(checkpoint))
+    if checkpoint is not None and start_epoch < epochs:
+        check_writable(checkpoint)     # fail now, not after an epoch of work
+    frozen = [m for m in model.modules() if not m.training] if model.training else []
+    ignore = getattr(loss_fn, "ignore_index", None)
     disable = None if progress is None else not progress
     non_blocking = device.type == "cuda"
     first_epoch = start_epoch + 1
     for epoch in range(first_epoch, epochs + 1):
         _seed_epoch(train_loader, seed * 1000 + epoch)
         model.train()
+        for module in frozen:          # what the caller froze in eval mode stays frozen
+            module.eval()
         t0 = time.perf_counter()
         total_loss = torch.zeros((), device=device)
+        total_weight = torch.zeros((), device=device)
         total_correct = torch.zeros((), device=device, dtype=torch.int64)
         seen = 0
         bar = _progress(train_loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=disable)
         batch_losses = []
         for batch in bar:
-            if epoch == first_epoch and not batch_losses:
+            first = epoch == first_epoch and not batch_losses
+            if first:
                 check_batch(batch, "train_loader")
+                check_inputs_dtype(model, batch[0], "train_loader", dtype is not None)
             inputs, targets = batch
             inputs = inputs.to(device, non_blocking=non_blocking)
             targets = targets.to(device, non_blocking=non_blocking)
@@ -149,6 +190,8 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
                 inputs = inputs.contiguous(memory_format=torch.channels_last)
             with autocast(device, dtype):
                 logits = model(inputs)
+                if first:
+                    check_labels(logits, targets, "train_loader", ignore)
                 loss = loss_fn(logits, targets)
             optimizer.zero_grad(set_to_none=True)
             if scaler is not None:
@@ -167,7 +210,10 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
                                  f"{len(batch_losses) + 1}); lower the learning rate or look for NaN/inf "
                                  f"in the inputs")
             batch_losses.append(detached)
-            total_loss += detached * n
+            weights = sample_weights(loss_fn, targets)
+            weight = weights.sum() if weights is not None else n
+            total_loss += detached * weight
+            total_weight += weight
             total_correct += (logits.detach().argmax(1) == targets).sum()
             seen += n
             if len(batch_losses) % 50 == 0 and hasattr(bar, "set_postfix"):
@@ -182,7 +228,7 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         record = {"epoch": epoch,
-                  "train_loss": float(total_loss) / max(seen, 1),
+                  "train_loss": float(total_loss) / max(float(total_weight), 1e-12),
                   "train_acc": float(total_correct) / max(seen, 1),
                   "lr": float(optimizer.param_groups[0]["lr"]),
                   "time_s": time.perf_counter() - t0}
@@ -197,7 +243,8 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
         if progress is None and _bars_disabled():
             print(_epoch_line(record, epochs), flush=True)
         if checkpoint is not None:
-            save_checkpoint(checkpoint, model, optimizer, scheduler, epoch, history, scaler=scaler)
+            save_checkpoint(checkpoint, model, optimizer, scheduler, epoch, history, scaler=scaler,
+                            settings=current)
         if epoch == first_epoch and not quiet:
             # the whole epoch as the reader waits for it: training, evaluation, checkpoint
             print(eta_line(time.perf_counter() - t0, epochs - epoch, eta_after), flush=True)
@@ -231,6 +278,16 @@ def _print_wrapped(head: str, tail: str, width: int = 80) -> None:
     """Print ``head tail`` on one line, or on two when that would exceed ``width`` columns."""
     one = f"{head} {tail}"
     print(one if len(one) <= width else f"{head}\n  {tail}", flush=True)
+
+
+def _print_changed(changed, shown: str) -> None:
+    """The one line (two when long) fit prints instead of resuming a checkpoint of another
+    run, e.g. ``settings changed (epochs 4 -> 6; scheduler.T_max 4 -> 6); training afresh,
+    will overwrite resnet-....pt``."""
+    what = "; ".join(changed)
+    if len(what) > 100:
+        what = what[:97] + "..."
+    _print_wrapped(f"settings changed ({what}); training afresh, will overwrite", shown)
 
 
 def _epoch_line(record: Dict[str, float], epochs: int) -> str:
