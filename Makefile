@@ -36,9 +36,9 @@ test: unit nbval  ## unit tests, then nbval on every chapter notebook in the pac
 unit:  ## unit tests only
 	CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 $(BIN)/python -m pytest -p no:cacheprovider tests
 
-nbval:  ## nbval in .venv-pkg (package only, no build tools); NB=chapters/06_lenet_mnist.ipynb for one
+nbval:  ## nbval in .venv-pkg (package only, no build tools) on chapters/ and appendix/; NB=chapters/06_lenet_mnist.ipynb for one
 	PYTHONPATH=$(PKG_PYTHONPATH) CNN_BOOK_PROFILE=quick TQDM_DISABLE=1 CNN_BOOK_FRESH=$${CNN_BOOK_FRESH:-1} \
-	  $(PKG_BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env $(or $(NB),chapters)
+	  $(PKG_BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env $(or $(NB),chapters appendix)
 
 browser:  ## install Debian's chromium for the browser tests (only if /usr/bin/chromium is missing)
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; else \

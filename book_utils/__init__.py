@@ -23,8 +23,9 @@ module             what it holds
 ``cifar``          CIFAR-10 recipes, batch augmentation, device batches, runs, tables
 ``plot``           training curves (live too), image grids, confusion matrices, records
 ``timing``         repeated wall-clock timing and a fixed torch thread count
+``stats``          paired comparison of two models on the same images (McNemar's exact test)
 =================  ==========================================================================
 """
 __version__ = "0.1.0"
 __all__ = ["anim", "architecture", "backprop", "cifar", "data", "detection", "diagrams", "kernels",
-           "layers", "models", "ops", "plot", "profiles", "results", "summary", "timing", "train"]
+           "layers", "models", "ops", "plot", "profiles", "results", "stats", "summary", "timing", "train"]
