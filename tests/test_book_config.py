@@ -319,3 +319,115 @@ def test_widget_cells_carry_a_static_view(docname):
                 assert '<div class="cnn-control"' in html_view, (
                     f"{docname}: widget cell {i} has no static view; build the control with "
                     "book_utils.static_controls.panel so the HTML book can show it")
+
+# ---------------------------------------------------------------------------------------------
+# Exercises (issue 24): sphinx-exercise markup, solutions folded, code cells inside them
+_EXERCISE = re.compile(r"^```\{exercise\}[^\n]*\n:label:\s*(\S+)", re.M)
+_SOLUTION_START = re.compile(r"^```\{solution-start\}\s+(\S+)\s*\n((?::[\w-]+:[^\n]*\n)*)```", re.M)
+
+
+def test_sphinx_exercise_is_enabled_for_the_build_only():
+    assert "sphinx_exercise" in CONFIG["sphinx"]["extra_extensions"]
+    requirements = (REPO / "requirements.txt").read_text(encoding="utf8")
+    assert re.search(r"^sphinx-exercise\b", requirements, re.M)
+    # a reader's kernel installs only the package: no build tool among its dependencies
+    assert "sphinx" not in (REPO / "pyproject.toml").read_text(encoding="utf8").lower()
+
+
+def _exercise_blocks(nb: dict):
+    """``(exercise label, solution label, options text, code cells)`` per exercise, in order;
+    raises AssertionError where the markup is broken (nesting, a missing start or end)."""
+    blocks, open_block = [], None
+    pending = None          # an exercise whose solution has not started yet
+    for i, cell in enumerate(nb["cells"]):
+        text = source(cell)
+        if cell["cell_type"] == "code":
+            if open_block is not None:
+                open_block[3].append(text)
+            continue
+        for label in _EXERCISE.findall(text):
+            assert open_block is None, f"cell {i}: exercise {label} inside a solution"
+            assert pending is None, f"cell {i}: exercise {pending} has no solution before {label}"
+            pending = label
+        start = _SOLUTION_START.search(text)
+        if start:
+            assert open_block is None, f"cell {i}: solution-start inside another solution"
+            assert start.group(1) == pending, (
+                f"cell {i}: solution-start names {start.group(1)}, the exercise above is {pending}")
+            options = start.group(2)
+            label = re.search(r":label:\s*(\S+)", options)
+            open_block = [pending, label.group(1) if label else None, options, []]
+            pending = None
+        if "{solution-end}" in text:
+            assert open_block is not None, f"cell {i}: solution-end without solution-start"
+            assert text.strip() == "```{solution-end}\n```", (
+                f"cell {i}: the solution-end cell must hold only the directive")
+            blocks.append(tuple(open_block))
+            open_block = None
+    assert open_block is None, f"solution of {open_block[0]} is never closed (solution-end)"
+    assert pending is None, f"exercise {pending} has no solution"
+    return blocks
+
+
+@chapter_param
+def test_exercises_use_the_book_markup(docname):
+    """Pages in the sphinx-exercise form (CONTRIBUTING.md): >= 4 exercises, each followed by a
+    folded, labelled solution; at least one solution computes its answer and asserts it; the
+    old hint admonitions are gone. Pages still in the old form are left to the other test."""
+    nb = load_nb(docname)
+    blocks = _exercise_blocks(nb)
+    if not blocks:
+        pytest.skip(f"{docname} has no {{exercise}} yet")
+    page = re.match(r"chapters/(\d\d)_", docname).group(1)
+    assert len(blocks) >= 4, f"{docname}: {len(blocks)} exercises, the book asks for at least 4"
+    for ex_label, sol_label, options, _ in blocks:
+        assert ex_label.startswith(f"ex-p{page}-"), f"{docname}: exercise label {ex_label}"
+        assert sol_label == "sol-" + ex_label[3:], f"{docname}: {ex_label} has solution {sol_label}"
+        assert re.search(r"^:class:\s*dropdown\s*$", options, re.M), (
+            f"{docname}: solution of {ex_label} is not folded (:class: dropdown)")
+    asserting = [b[0] for b in blocks if any(re.search(r"^\s*assert\b", c, re.M) for c in b[3])]
+    assert asserting, f"{docname}: no solution checks its answer with assert in a code cell"
+    text = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "提示 (hint)" not in text, f"{docname}: an old hint dropdown is left"
+    assert "hide_solutions" not in (REPO / "_config.yml").read_text(encoding="utf8")
+
+
+def test_exercise_labels_unique_across_book():
+    seen: dict[str, str] = {}
+    clashes = []
+    for docname in CHAPTERS:
+        for ex_label, sol_label, _, _ in _exercise_blocks(load_nb(docname)):
+            for label in (ex_label, sol_label):
+                if label in seen:
+                    clashes.append((label, seen[label], docname))
+                seen[label] = docname
+    assert not clashes, clashes
+
+
+# ---------------------------------------------------------------------------------------------
+# Static controls: every slider can move (issue 21 item 10)
+def _stored_control_specs(docname: str):
+    for i, cell in enumerate(load_nb(docname)["cells"]):
+        for out in cell.get("outputs", []):
+            html_view = "".join(out.get("data", {}).get("text/html", ""))
+            match = re.search(r'class="cnn-control-data">\n(.*?)\n</script>', html_view, re.S)
+            if match:
+                yield i, json.loads(match.group(1).replace("<\\/", "</"))
+
+
+@chapter_param
+def test_every_control_slider_can_move(docname):
+    for i, spec in _stored_control_specs(docname):
+        if spec["kind"] == "sliding-window":
+            sliders = {"padding": spec["padding"], "stride": spec["stride"]}
+        else:
+            sliders = spec.get("sliders", {})
+        for name, rng in sliders.items():
+            assert rng["min"] < rng["max"], (
+                f"{docname}: cell {i}: the {name} slider runs from {rng['min']} to {rng['max']} "
+                "and cannot move; offer at least two values")
+        if spec["kind"] == "sliding-window" and spec["op"] != "sum":
+            smallest = min(int(f) for f in spec["select"]["options"])
+            assert spec["padding"]["max"] <= smallest // 2, (
+                f"{docname}: cell {i}: pooling padding up to {spec['padding']['max']}, but PyTorch "
+                f"allows at most half the window ({smallest // 2} for f={smallest})")
