@@ -14,8 +14,9 @@ module             what it holds
 ``kernels``        named 2D kernels (mean, Gaussian, sharpen, Sobel)
 ``anim``           sliding windows (conv, pooling): geometry, figure, animation, controls
 ``architecture``   parameter counts, receptive fields, the output-size calculator widget
-``backprop``       NumPy forward/backward: conv, pooling, dense layers, a tiny CNN, gradcheck
+``backprop``       NumPy forward/backward: conv, im2col/col2im, pooling, dense, a tiny CNN
 ``layers``         hand-written Conv2d and MaxPool2d modules (loop and vectorised)
+``batchnorm``      batch normalization by hand, training and evaluation mode
 ``models``         LeNet-5, AlexNet, VGG, MobileNet, YOLOv1, ResNet
 ``summary``        per-layer tables: output shapes, parameters, MACs
 ``diagrams``       structure figures drawn from those tables
@@ -27,5 +28,6 @@ module             what it holds
 =================  ==========================================================================
 """
 __version__ = "0.1.0"
-__all__ = ["anim", "architecture", "backprop", "cifar", "data", "detection", "diagrams", "kernels",
-           "layers", "models", "ops", "plot", "profiles", "results", "stats", "summary", "timing", "train"]
+__all__ = ["anim", "architecture", "backprop", "batchnorm", "cifar", "data", "detection",
+           "diagrams", "kernels", "layers", "models", "ops", "plot", "profiles", "results",
+           "stats", "summary", "timing", "train"]

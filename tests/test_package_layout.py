@@ -133,6 +133,7 @@ def test_backprop_public_api_is_kept():
     assert set(backprop.__all__) == {
         "dilate2d", "rot180", "correlate2d",
         "conv2d_forward", "conv2d_weight_grad", "conv2d_input_grad", "conv2d_backward",
+        "im2col", "col2im",
         "max_pool2d_forward", "max_pool2d_argmax", "max_pool2d_backward",
         "avg_pool2d_forward", "avg_pool2d_backward",
         "relu", "relu_backward", "sigmoid", "sigmoid_backward",

@@ -37,6 +37,7 @@ module             what it holds
 ``_checks``        input checks: float64 arrays of the right rank, shapes that fit, output size
 ``correlate``      :func:`dilate2d`, :func:`rot180`, :func:`correlate2d`: the building blocks
 ``conv``           the convolution layer: forward, weight/input/bias gradients
+``im2col``         the matrix view: :func:`im2col` (windows as columns), :func:`col2im`
 ``pool``           max and average pooling: forward, arg-max (ties, NaNs), backward
 ``dense``          ReLU, sigmoid, fully connected layer, softmax cross-entropy
 ``tiny_cnn``       a tiny CNN end to end in NumPy, the same in torch, one SGD step
@@ -49,6 +50,7 @@ from .autograd import (AvgPool2dNumpyFunction, Conv2dNumpyFunction, MaxPool2dNum
                        max_abs_error)
 from .conv import conv2d_backward, conv2d_forward, conv2d_input_grad, conv2d_weight_grad
 from .correlate import correlate2d, dilate2d, rot180
+from .im2col import col2im, im2col
 from .dense import (linear_backward, linear_forward, relu, relu_backward, sigmoid,
                     sigmoid_backward, softmax_cross_entropy)
 from .pool import (avg_pool2d_backward, avg_pool2d_forward, max_pool2d_argmax,
@@ -58,6 +60,7 @@ from .tiny_cnn import sgd_step, tiny_cnn_init, tiny_cnn_loss_and_grads, tiny_cnn
 __all__ = [
     "dilate2d", "rot180", "correlate2d",
     "conv2d_forward", "conv2d_weight_grad", "conv2d_input_grad", "conv2d_backward",
+    "im2col", "col2im",
     "max_pool2d_forward", "max_pool2d_argmax", "max_pool2d_backward",
     "avg_pool2d_forward", "avg_pool2d_backward",
     "relu", "relu_backward", "sigmoid", "sigmoid_backward",
