@@ -1,13 +1,14 @@
 """Recorded results of full-profile runs, shown on the pages beside the run just made.
 
-A results file is JSON at ``book_utils/results/<chapter>_full.json`` (shipped with the package,
-so Colab sees it too). It is written only by a real full-profile run on all of the data, e.g.
-``scripts/run_full_cifar.py`` or the LeNet page run with ``CNN_BOOK_PROFILE=full
-CNN_BOOK_RECORD=1``; the pages never show a number that no run produced: without a file they
-say :data:`NOT_RECORDED`. A record names the device that made it (``environment.device``, e.g.
-``"CPU: AMD EPYC (2 cores)"`` or ``"NVIDIA H200"``); pages call it "a recorded full run".
-:func:`run_record` builds one run's summary: enough to show the trained model without a kernel
-(per-epoch curves, test accuracy and loss, per-class accuracy, confusion matrix).
+A record is JSON at ``book_utils/results/<chapter>_<kind>.json`` (shipped with the package),
+``kind`` ``"cpu"`` or ``"gpu"`` (any accelerator): the two never overwrite each other, and
+:func:`load_recorded` prefers the GPU record. Only a full-profile run on all of the data
+writes one (``scripts/run_full_cifar.py``, or the LeNet page with ``CNN_BOOK_PROFILE=full
+CNN_BOOK_RECORD=1``); without one the pages say :data:`NOT_RECORDED`. A record names its
+device, torch version and data; each run (:func:`run_record`) holds per-epoch curves, test
+accuracy and loss, per-class accuracy, the confusion matrix and, as digit strings, every test
+image's predicted and true class (for paired tests such as McNemar's). A file may hold some
+of a chapter's recipes (``save_results(..., merge=True)`` adds them one by one).
 
 Schema (version :data:`RESULTS_SCHEMA`)::
 
@@ -17,7 +18,11 @@ Schema (version :data:`RESULTS_SCHEMA`)::
      "data": "MNIST (IDX files)", "environment": {"device": "NVIDIA H200", "torch": "..", ..},
      "created": "2026-..Z", "wall_s": 123.4,
      "runs": {"<recipe>": {"test_accuracy": 0.99, "test_loss": 0.03, "epochs": [..],
-                           "seconds_per_epoch": 1.2, ..}}}
+                           "seconds_per_epoch": 1.2, "predictions": "3861..",
+                           "targets": "3861..", ..}}}
+
+Not here: training and evaluation (:mod:`book_utils.train`), the tables and figures drawn
+from a record (:mod:`book_utils.cifar.report`, :mod:`book_utils.plot`).
 """
 from __future__ import annotations
 
@@ -37,6 +42,8 @@ PathLike = Union[str, os.PathLike]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RESULTS_SCHEMA = 1
 NOT_RECORDED = "No full run has been recorded yet."
+#: the kinds of record, in the order :func:`load_recorded` prefers them
+RECORD_KINDS = ("gpu", "cpu")
 #: Set to 1 to let a notebook run in the ``full`` profile write its results file.
 RECORD_ENV = "CNN_BOOK_RECORD"
 _REQUIRED = ("schema", "chapter", "profile", "config", "data", "environment", "runs")
@@ -49,17 +56,69 @@ def _is_finite_number(value) -> bool:
             and math.isfinite(value))
 
 
-def results_path(chapter: str, folder: Optional[PathLike] = None) -> Path:
-    """``<folder>/<chapter>_full.json``; ``folder`` defaults to :data:`RESULTS_DIR`.
+def record_kind(device) -> str:
+    """``"cpu"`` for a CPU device, ``"gpu"`` for any accelerator (``cuda``, ``mps``, ...)."""
+    return "cpu" if torch.device(device).type == "cpu" else "gpu"
+
+
+def results_path(chapter: str, folder: Optional[PathLike] = None,
+                 kind: Optional[str] = None) -> Path:
+    """``<folder>/<chapter>_<kind>.json``; ``folder`` defaults to :data:`RESULTS_DIR`.
+
+    Args:
+        kind: ``"cpu"`` or ``"gpu"``; ``None``: the kind of the device this machine trains on
+            (:func:`book_utils.train.choose_device`), i.e. where a run started now records.
 
     Raises:
-        ValueError: if ``chapter`` is not one of :func:`book_utils.profiles.known_chapters`.
+        ValueError: if ``chapter`` is not one of :func:`book_utils.profiles.known_chapters`
+            or ``kind`` is not one of :data:`RECORD_KINDS`.
     """
     from .profiles import known_chapters
     if chapter not in known_chapters():
         raise ValueError(f"unknown chapter {chapter!r}; recorded results exist for the chapters "
                          f"{list(known_chapters())}")
-    return Path(folder if folder is not None else RESULTS_DIR) / f"{chapter}_full.json"
+    if kind is None:
+        from .train import choose_device
+        kind = record_kind(choose_device())
+    if kind not in RECORD_KINDS:
+        raise ValueError(f"kind must be one of {RECORD_KINDS}, got {kind!r}")
+    return Path(folder if folder is not None else RESULTS_DIR) / f"{chapter}_{kind}.json"
+
+
+def _kind_of_file(path: Path) -> Optional[str]:
+    return (re.fullmatch(r".+_(cpu|gpu)\.json", path.name) or [None, None])[1]
+
+
+def encode_labels(labels) -> str:
+    """Class indices ``0..9`` as digits, one per image (``[3, 8, 0]`` -> ``"380"``); raises
+    ``ValueError`` for a label outside ``0..9``."""
+    values = torch.as_tensor(labels).reshape(-1).tolist()
+    if any(isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 9 for v in values):
+        raise ValueError("labels must be integer class indices 0..9 to be stored as digits")
+    return "".join(map(str, values))
+
+
+def decode_labels(text: str) -> torch.Tensor:
+    """The inverse of :func:`encode_labels`: an ``int64`` tensor of shape ``(len(text),)``;
+    raises ``ValueError`` if ``text`` is not a string of digits."""
+    if not isinstance(text, str) or not text.isdigit() or not text.isascii():
+        raise ValueError("predictions/targets must be a non-empty string of digits 0-9")
+    return torch.tensor([int(c) for c in text], dtype=torch.int64)
+
+
+def prediction_fields(preds, targets) -> Dict[str, str]:
+    """``{"predictions": digits, "targets": digits}`` for a run summary (per test image,
+    in test-set order), from the ``preds`` and ``targets`` of
+    ``book_utils.train.evaluate(..., per_image=True)``.
+
+    Raises:
+        ValueError: if the two differ in length or hold labels outside ``0..9``.
+    """
+    preds, targets = encode_labels(preds), encode_labels(targets)
+    if len(preds) != len(targets) or not preds:
+        raise ValueError(f"preds ({len(preds)}) and targets ({len(targets)}) must be the same "
+                         f"non-empty set of test images")
+    return {"predictions": preds, "targets": targets}
 
 
 def short_source(source: str) -> str:
@@ -119,6 +178,9 @@ def run_record(history, test: Dict[str, Any], confusion, classes: Sequence[str],
             consecutive batches (a loss curve without thousands of numbers).
         **details: anything else worth keeping (recipe, threads, amp, ...), JSON-serialisable.
 
+    When ``test`` holds ``preds`` and ``targets`` (``evaluate(..., per_image=True)``), the
+    summary also holds them as digit strings (:func:`prediction_fields`).
+
     Returns:
         ``{"test_accuracy", "test_loss", "test_images", "epochs": [per-epoch dicts],
         "seconds_per_epoch", "train_seconds", "classes", "per_class_accuracy": [K fractions],
@@ -162,45 +224,74 @@ def run_record(history, test: Dict[str, Any], confusion, classes: Sequence[str],
         "train_seconds": float(train_seconds), "classes": [str(c) for c in classes],
         "per_class_accuracy": (cm.diag().double() / per_class.double()).tolist(),
         "confusion_matrix": cm.to(torch.int64).tolist(),
-        "batch_loss_means": means, "batches_per_point": step, **details})
+        "batch_loss_means": means, "batches_per_point": step,
+        **(prediction_fields(test["preds"], test["targets"]) if "preds" in test else {}),
+        **details})
+
+
+def _check_run(name: str, run: Dict[str, Any]) -> None:
+    missing = [k for k in _REQUIRED_RUN if k not in run]
+    if missing:
+        raise ValueError(f"run {name!r} lacks {missing}")
+    acc = run["test_accuracy"]
+    if not _is_finite_number(acc) or not 0 <= acc <= 1:
+        raise ValueError(f"run {name!r}: test_accuracy must be a finite fraction in [0, 1], "
+                         f"got {acc!r}")
+    for key in ("test_loss", "seconds_per_epoch"):
+        if not _is_finite_number(run[key]):
+            raise ValueError(f"run {name!r}: {key} must be a finite number, got "
+                             f"{run[key]!r}; record a run that trained without NaN")
+    if "predictions" in run or "targets" in run:
+        preds = decode_labels(run.get("predictions"))
+        truth = decode_labels(run.get("targets"))
+        n = run.get("test_images", len(truth))
+        if len(preds) != len(truth) or len(truth) != n:
+            raise ValueError(f"run {name!r}: {len(preds)} predictions and {len(truth)} targets "
+                             f"for {n} test images")
+        if abs(float((preds == truth).double().mean()) - acc) > 1e-6:
+            raise ValueError(f"run {name!r}: the per-image predictions give another accuracy "
+                             f"than test_accuracy={acc}; store those of the same evaluation")
 
 
 def save_results(path: PathLike, chapter: str, config, runs: Dict[str, Dict[str, Any]],
-                 device: torch.device, data_source: str, wall_s: Optional[float] = None) -> Dict[str, Any]:
+                 device: torch.device, data_source: str, wall_s: Optional[float] = None,
+                 merge: bool = False) -> Dict[str, Any]:
     """Write a results file and return its content.
 
     Args:
-        path: the JSON file to write (its folder is created; the write is atomic).
+        path: the JSON file to write (atomically), e.g. :func:`results_path`; a name
+            ending in ``_cpu.json`` / ``_gpu.json`` must match ``device``.
         chapter: chapter key, e.g. ``"lenet"``.
         config: the :class:`~book_utils.profiles.RunConfig` the runs used.
         runs: ``{recipe name: summary}``; each summary has at least ``test_accuracy``
             (fraction 0-1), ``test_loss`` (mean per sample), ``epochs`` (list of per-epoch dicts)
-            and ``seconds_per_epoch``.
+            and ``seconds_per_epoch``; optional ``predictions`` / ``targets`` digit strings
+            (:func:`prediction_fields`) must agree with ``test_accuracy``.
         device: the training device.
         data_source: where the data came from (``ImageTensors.source``).
         wall_s: wall time of the whole script in seconds, if known.
+        merge: keep the runs already in ``path`` that ``runs`` does not replace; the file's
+            chapter, profile, configuration and device kind must then be the same.
 
     Raises:
         TypeError: if ``runs`` is not a dict of dicts.
         ValueError: if a run summary lacks a required key, its ``test_accuracy`` is not a
-            finite fraction in [0, 1], or ``test_loss`` / ``seconds_per_epoch`` is not finite
-            (JSON would store NaN, which a later read cannot trust).
+            finite fraction in [0, 1], ``test_loss`` / ``seconds_per_epoch`` is not finite
+            (JSON would store NaN, which a later read cannot trust), its predictions disagree
+            with it, the file's kind is not the device's, or a merge meets a file of other
+            settings.
     """
     if not isinstance(runs, dict) or not all(isinstance(r, dict) for r in runs.values()):
         raise TypeError(f"runs must be a dict {{recipe name: run_record(...)}}, got "
                         f"{type(runs).__name__}")
     for name, run in runs.items():
-        missing = [k for k in _REQUIRED_RUN if k not in run]
-        if missing:
-            raise ValueError(f"run {name!r} lacks {missing}")
-        acc = run["test_accuracy"]
-        if not _is_finite_number(acc) or not 0 <= acc <= 1:
-            raise ValueError(f"run {name!r}: test_accuracy must be a finite fraction in [0, 1], "
-                             f"got {acc!r}")
-        for key in ("test_loss", "seconds_per_epoch"):
-            if not _is_finite_number(run[key]):
-                raise ValueError(f"run {name!r}: {key} must be a finite number, got "
-                                 f"{run[key]!r}; record a run that trained without NaN")
+        _check_run(name, run)
+    path = Path(path)
+    kind = _kind_of_file(path)
+    if kind is not None and kind != record_kind(device):
+        raise ValueError(f"{path.name} holds {kind.upper()} runs but this run is on "
+                         f"{torch.device(device).type}; write it to "
+                         f"{path.name[:-8]}{record_kind(device)}.json")
     content = {
         "schema": RESULTS_SCHEMA, "chapter": chapter, "profile": config.profile,
         "config": {"epochs": config.epochs, "batch_size": config.batch_size,
@@ -210,9 +301,17 @@ def save_results(path: PathLike, chapter: str, config, runs: Dict[str, Dict[str,
         "data": short_source(data_source),
         "environment": environment_info(device),
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
-        "wall_s": wall_s, "runs": runs,
+        "wall_s": wall_s, "runs": dict(runs),
     }
-    path = Path(path)
+    if merge and path.is_file():
+        old = load_results(path)
+        same = ("chapter", "profile", "config")
+        if any(old[k] != content[k] for k in same) or \
+                old["environment"]["device_type"] != content["environment"]["device_type"]:
+            raise ValueError(f"{path} holds runs of other settings ({old['config']['describe']} "
+                             f"on {old['environment']['device']}); write to another folder or "
+                             f"delete it")
+        content["runs"] = {**old["runs"], **content["runs"]}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(content, indent=1) + "\n", encoding="utf-8")
@@ -255,26 +354,38 @@ def load_results(path: PathLike) -> Dict[str, Any]:
     return content
 
 
-def load_recorded(chapter: str, folder: Optional[PathLike] = None) -> Optional[Dict[str, Any]]:
+def load_recorded(chapter: str, folder: Optional[PathLike] = None,
+                  kind: Optional[str] = None) -> Optional[Dict[str, Any]]:
     """The recorded full run of ``chapter``, or ``None`` when none has been recorded.
 
-    Only a ``full``-profile run on all of the data counts.
+    Args:
+        folder: where the records are (default :data:`RESULTS_DIR`).
+        kind: ``"gpu"`` or ``"cpu"``: that record only; ``None`` (default): the GPU record
+            if there is one, else the CPU record.
+
+    Only a ``full``-profile run on all of the data counts; it may hold some of the chapter's
+    recipes only.
 
     Raises:
         ValueError: if a file exists but is not a valid full-run results file of this chapter
-            (a broken record never passes silently as "not recorded").
+            and kind (a broken record never passes silently as "not recorded").
     """
-    path = results_path(chapter, folder)
-    if not path.is_file():
-        return None
-    content = load_results(path)
-    cfg = content.get("config", {})
-    if content["profile"] != "full" or cfg.get("train_subset") or cfg.get("test_subset"):
-        raise ValueError(f"{path} is not a full-profile run on all the data; "
-                         f"only such runs may be committed as recorded results")
-    if content["chapter"] != chapter:
-        raise ValueError(f"{path} holds results of {content['chapter']!r}, not {chapter!r}")
-    return content
+    for k in RECORD_KINDS if kind is None else (kind,):
+        path = results_path(chapter, folder, k)
+        if not path.is_file():
+            continue
+        content = load_results(path)
+        cfg = content.get("config", {})
+        if content["profile"] != "full" or cfg.get("train_subset") or cfg.get("test_subset"):
+            raise ValueError(f"{path} is not a full-profile run on all the data; "
+                             f"only such runs may be committed as recorded results")
+        if content["chapter"] != chapter:
+            raise ValueError(f"{path} holds results of {content['chapter']!r}, not {chapter!r}")
+        if ("cpu" if content["environment"].get("device_type") == "cpu" else "gpu") != k:
+            raise ValueError(f"{path} holds a run on {content['environment'].get('device')}, "
+                             f"not a {k.upper()} run; rename or delete it")
+        return content
+    return None
 
 
 def recorded_status(recorded: Optional[Dict[str, Any]]) -> str:

@@ -328,7 +328,7 @@ def test_run_summary_in_a_results_file_and_the_comparison_table(tmp_path):
     assert "15.00%" in table and max(map(len, table.splitlines())) <= 80
     # a run summary is a valid results-file entry, and reads back as a history
     full = profiles.chapter_config("resnet", "full")
-    path = results.results_path("resnet", tmp_path)
+    path = results.results_path("resnet", tmp_path, kind="cpu")
     results.save_results(path, "resnet", full, {"resnet-source": result.summary()}, torch.device("cpu"),
                          "CIFAR-10 (JPEG copy, from /x/train.tar.gz)")
     recorded = results.load_recorded("resnet", tmp_path)
@@ -344,61 +344,3 @@ def test_run_summary_in_a_results_file_and_the_comparison_table(tmp_path):
     table = cifar.comparison_table([result], recorded, "quick", "CIFAR-10 (JPEG copy)")
     assert "none" not in table and table.count("15.00%") == 2 and "Recorded full run" in table
     assert max(map(len, table.splitlines())) <= 80
-
-
-def test_committed_results_are_valid_full_runs():
-    for chapter in ("alexnet", "resnet"):
-        rec = results.load_recorded(chapter)  # None, or a file that passes every check
-        if rec is not None:
-            assert rec["environment"]["device_type"] == "cuda"
-            assert set(rec["runs"]) == {f"{chapter}-source", f"{chapter}-improved"}
-
-
-# --------------------------------------------------------------------------- the full-run driver
-
-def _driver():
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parent.parent / "scripts" / "run_full_cifar.py"
-    spec = importlib.util.spec_from_file_location("run_full_cifar", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_driver_refuses_what_is_not_a_reference_run(tmp_path):
-    driver = _driver()
-    if not torch.cuda.is_available():
-        with pytest.raises(SystemExit, match="meant for a CUDA GPU"):
-            driver.main(["--chapter", "resnet", "--device", "cpu"])
-    with pytest.raises(SystemExit, match="trial"):  # a subset run needs --out elsewhere
-        driver.main(["--chapter", "resnet", "--profile", "quick", "--device", "cpu"])
-    with pytest.raises(SystemExit, match="refusing"):
-        driver.main(["--chapter", "resnet", "--profile", "quick", "--device", "cpu",
-                     "--out", str(results.RESULTS_DIR)])
-    full = profiles.chapter_config("resnet", "full")
-    assert driver.is_reference(full, torch.device("cuda"))
-    assert not driver.is_reference(full, torch.device("cpu"))
-    assert not driver.is_reference(profiles.chapter_config("resnet", "full", epochs=3), torch.device("cuda"))
-
-
-def test_driver_tiny_cpu_trial_writes_a_readable_results_file(tmp_path, real_data_root, capsys, monkeypatch):
-    monkeypatch.setenv("CNN_BOOK_DATA", str(real_data_root))
-    driver = _driver()
-    args = ["--chapter", "resnet", "--profile", "quick", "--device", "cpu", "--epochs", "1",
-            "--batch-size", "10", "--train-subset", "10", "--test-subset", "10", "--no-progress",
-            "--out", str(tmp_path / "out"), "--checkpoint-dir", str(tmp_path / "ck")]
-    [path] = driver.main(args)
-    content = results.load_results(path)
-    assert content["profile"] == "quick" and content["config"]["train_subset"] == 10
-    assert set(content["runs"]) == {"resnet-source", "resnet-improved"}
-    for run in content["runs"].values():
-        assert run["test_images"] == 10 and len(run["epochs"]) == 1 and len(run["per_class_accuracy"]) == 10
-        assert sum(map(sum, run["confusion"])) == 10
-    assert content["data"] == "CIFAR-10 (JPEG copy)"
-    assert len(list((tmp_path / "ck").glob("*.pt"))) == 2  # one checkpoint per recipe
-    out = capsys.readouterr().out
-    assert "wrote" in out and "(trial)" in out
-    # a trial file never counts as the recorded full run
-    with pytest.raises(ValueError, match="not a full-profile run"):
-        results.load_recorded("resnet", tmp_path / "out")

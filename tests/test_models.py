@@ -302,3 +302,66 @@ def test_resnet_and_alexnet_reject_bad_options():
         resnet18(in_channels=0)
     with pytest.raises(ValueError, match="lrn must be True or False"):
         AlexNet(lrn="yes")
+
+
+# ---------------------------------------------------------------- the code the pages print
+SHOWN = [LeNet5.__init__, LeNet5.forward, AlexNet.__init__, AlexNet.forward, BasicBlock.__init__,
+         BasicBlock.forward, PlainBlock.forward, ResNet.__init__, ResNet._make_layer, ResNet.forward]
+
+
+@pytest.mark.parametrize("function", SHOWN, ids=lambda f: f.__qualname__)
+def test_printed_model_code_holds_the_architecture_only(function):
+    import inspect
+    source = inspect.getsource(function)
+    assert source.lstrip().startswith("def " + function.__name__)   # not a checking wrapper
+    for word in ("check", "raise", "isinstance"):
+        assert word not in source, f"{function.__qualname__} shows {word!r}"
+    assert max(map(len, source.splitlines())) <= 80
+
+
+def test_checks_run_before_init_and_before_forward_and_survive_a_copy():
+    import copy
+    with pytest.raises(ValueError, match="stride must be 1 or 2"):
+        BasicBlock(4, 4, stride=3)            # before nn.Conv2d sees the bad stride
+    with pytest.raises(TypeError, match="BasicBlock\\(\\): missing a required argument"):
+        BasicBlock(4)
+    block = copy.deepcopy(PlainBlock(4, 4))
+    with pytest.raises(ValueError, match=r"PlainBlock expects x of shape \(B, 4, H, W\)"):
+        block(torch.zeros(1, 3, 8, 8))
+    assert block(torch.zeros(2, 4, 8, 8)).shape == (2, 4, 8, 8)
+    assert len(block._forward_pre_hooks) == 1            # one hook, not one per __init__ level
+    model = resnet18()
+    with pytest.raises(ValueError, match="training mode"):
+        model(torch.zeros(1, 3, 8, 8))
+    assert model.eval()(torch.zeros(1, 3, 8, 8)).shape == (1, 10)
+
+
+def test_state_dict_keys_are_unchanged():
+    # recorded weights and checkpoints load only if these names never change
+    alex = list(AlexNet().state_dict())
+    assert alex == [f"features.{i}.{p}" for i in (0, 4, 8, 10, 12) for p in ("weight", "bias")] + \
+        [f"classifier.{i}.{p}" for i in (1, 4, 6) for p in ("weight", "bias")]
+    lenet = list(LeNet5().state_dict())
+    assert lenet == [f"{m}.{p}" for m in ("c1", "c3", "c5", "f6", "output") for p in ("weight", "bias")]
+    keys = list(resnet18().state_dict())
+    assert len(keys) == 122 and keys[:6] == ["stem.0.weight", "stem.1.weight", "stem.1.bias",
+                                              "stem.1.running_mean", "stem.1.running_var",
+                                              "stem.1.num_batches_tracked"]
+    assert "layer2.0.shortcut.0.weight" in keys and "layer1.0.shortcut.0.weight" not in keys
+    assert keys[-2:] == ["fc.weight", "fc.bias"]
+
+
+def test_lrn_in_float16_matches_float32_where_torch_overflows():
+    from book_utils.models.alexnet import LocalResponseNorm
+    torch.manual_seed(0)
+    x = 400 * torch.rand(2, 8, 5, 5)               # ReLU outputs above 256: x * x > 65504
+    half = x.half()
+    assert torch.isinf(half * half).any()          # what nn.LocalResponseNorm computes first
+    ours, theirs = LocalResponseNorm(5, 5e-4, 0.75, 2.0), nn.LocalResponseNorm(5, 5e-4, 0.75, 2.0)
+    reference = theirs(x)
+    torch.testing.assert_close(ours(x), reference, rtol=0, atol=0)   # float32: torch's own op
+    out = ours(half)
+    assert out.dtype == torch.float16 and bool(out.abs().min() > 0)
+    torch.testing.assert_close(out.float(), reference, rtol=2e-3, atol=1e-3)
+    assert isinstance(AlexNet().features[2], LocalResponseNorm)
+    assert isinstance(AlexNet(lrn=False).features[2], nn.Identity)

@@ -1,6 +1,15 @@
-"""Input checks shared by the models: a clear message instead of a deep error from torch."""
+"""Input checks shared by the models: a clear message instead of a deep error from torch.
+
+:class:`CheckedModule` runs a model's checks outside the ``__init__`` and ``forward`` that the
+pages print, so that the code a reader sees holds the architecture only.
+
+Not here: the models themselves (one module each), the layers of the book
+(:mod:`book_utils.layers`).
+"""
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
 
@@ -84,3 +93,57 @@ def check_bool(name: str, value) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return value
+
+
+def _run_check_input(module: nn.Module, args, kwargs) -> None:
+    """Forward pre-hook: ``module.check_input(...)`` with the arguments of the call."""
+    module.check_input(*args, **kwargs)
+
+
+def _checked_init(cls: type, init):
+    """``init`` preceded by ``cls.check_args(**arguments)`` and followed by the input hook."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)   # inspect.getsource(cls.__init__) shows ``init`` itself
+    def checked(self, *args, **kwargs):
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as err:
+            raise TypeError(f"{cls.__name__}(): {err}") from None
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        arguments.pop(next(iter(signature.parameters)))   # self
+        cls.check_args(**arguments)
+        init(self, *args, **kwargs)
+        if _run_check_input not in self._forward_pre_hooks.values():
+            self.register_forward_pre_hook(_run_check_input, with_kwargs=True)
+
+    return checked
+
+
+class CheckedModule(nn.Module):
+    """An ``nn.Module`` whose argument and input checks run outside ``__init__`` and ``forward``.
+
+    A subclass defines
+
+    * ``check_args(**arguments)`` (a ``staticmethod``): called with the constructor's arguments
+      by name, defaults filled in, *before* its ``__init__`` runs, so a bad argument raises a
+      clear ``TypeError``/``ValueError`` instead of an error deep inside a torch layer;
+    * ``check_input(self, x)``: called by a forward pre-hook before every ``forward`` (the
+      default checks that ``x`` is a non-empty float tensor of the weights' dtype and device,
+      :func:`check_float_batch`).
+
+    ``inspect.getsource(Model.__init__)`` and ``inspect.getsource(Model.forward)`` then show
+    the layers and the data flow only. The hook adds nothing to ``state_dict``; calling
+    ``model.forward(x)`` directly skips the input check, ``model(x)`` never does.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and "check_args" in cls.__dict__:
+            cls.__init__ = _checked_init(cls, init)
+
+    def check_input(self, x, *args, **kwargs) -> None:
+        """Raise a clear error for an input ``forward`` cannot take (see the class doc)."""
+        check_float_batch(x, self, type(self).__name__)

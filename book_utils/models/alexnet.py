@@ -4,27 +4,49 @@ Neural Networks", NeurIPS 2012), merged onto one device.
 The layer sizes follow the paper (96-256-384-384-256 kernels, 4096-4096 fully connected) with
 the paddings that make a 227x227 input give 256x6x6 feature maps before the classifier:
 227 -conv11/4-> 55 -pool3/2-> 27 -conv5,p2-> 27 -pool-> 13 -conv3,p1 (x3)-> 13 -pool-> 6.
+
+Not here: the CIFAR-10 recipes that train it (:mod:`book_utils.cifar`), the shared argument
+and input checks (:mod:`._checks`).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from ._checks import check_float_batch, check_positive_int, check_probability
+from ._checks import (CheckedModule, check_float_batch, check_positive_int,
+                      check_probability)
 
-__all__ = ["AlexNet", "MIN_INPUT_SIZE"]
+__all__ = ["AlexNet", "LocalResponseNorm", "MIN_INPUT_SIZE"]
 
 #: smallest square input for which every layer still has a positive output size
 MIN_INPUT_SIZE = 67
 
 
-class AlexNet(nn.Module):
+class LocalResponseNorm(nn.LocalResponseNorm):
+    """``nn.LocalResponseNorm`` computed in float32 whatever the input dtype.
+
+    Under float16 autocast (GPUs of compute capability 7.x, e.g. T4, V100) the convolution
+    before it outputs float16, and torch squares that input in float16: an activation above
+    256 gives ``x * x > 65504 = inf`` and the output silently becomes 0. This layer squares,
+    sums and divides in float32 and returns the input's dtype, so float16 matches float32
+    up to float16 rounding. Same arguments, formula and (empty) ``state_dict`` as
+    ``nn.LocalResponseNorm``: ``(B, C, H, W)`` -> ``(B, C, H, W)``.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # LRN's ops (mul, avg_pool3d, add, pow, div) are never lowered by autocast, so with a
+        # float32 input they all run in float32
+        return super().forward(x.float()).to(x.dtype)
+
+
+class AlexNet(CheckedModule):
     """AlexNet for ``(B, 3, 227, 227)`` images.
 
     Args:
         num_classes: number of output logits (10 for CIFAR-10, 1000 for ImageNet).
         lrn: use local response normalisation after the first two convolutions with the
-            paper's constants n=5, alpha=1e-4, beta=0.75, k=2. PyTorch's
+            paper's constants n=5, alpha=1e-4, beta=0.75, k=2 (:class:`LocalResponseNorm`,
+            computed in float32 so that float16 autocast cannot overflow). PyTorch's
             ``nn.LocalResponseNorm`` divides ``alpha`` by ``size`` before use, so the paper's
             formula needs ``alpha = 5 * 1e-4``.
         dropout: dropout probability in the classifier (paper: 0.5).
@@ -36,24 +58,20 @@ class AlexNet(nn.Module):
     averages or repeats cells). Smaller inputs raise ``ValueError``.
 
     Raises:
-        ValueError: for ``groups`` other than 1 or 2, or a dropout outside [0, 1).
+        ValueError: for ``groups`` other than 1 or 2, or a dropout outside [0, 1)
+            (:meth:`check_args`, run before ``__init__``); the forward pass raises
+            ``ValueError`` for an input that is not a float ``(B, 3, H, W)`` batch with
+            ``H, W >= 67`` (:meth:`check_input`, run by a forward pre-hook).
     """
 
     def __init__(self, num_classes: int = 10, lrn: bool = True,
                  dropout: float = 0.5, groups: int = 1):
         super().__init__()
-        check_positive_int("num_classes", num_classes)
-        if not isinstance(lrn, bool):
-            raise ValueError(f"lrn must be True or False, got {lrn!r}")
-        if isinstance(groups, bool) or groups not in (1, 2):
-            raise ValueError("groups must be 1 (one device) or 2 (the paper's "
-                             f"two-GPU split), got {groups}")
-        check_probability("dropout", dropout)
 
         def norm() -> nn.Module:
             if not lrn:
                 return nn.Identity()
-            return nn.LocalResponseNorm(size=5, alpha=5 * 1e-4, beta=0.75, k=2.0)
+            return LocalResponseNorm(size=5, alpha=5 * 1e-4, beta=0.75, k=2.0)
 
         def conv(c_in, c_out, k, **kw) -> nn.Module:
             return nn.Conv2d(c_in, c_out, kernel_size=k, **kw)
@@ -79,6 +97,23 @@ class AlexNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)`` float, ``H, W >= 67`` (227 intended) -> logits."""
+        x = self.avgpool(self.features(x))
+        return self.classifier(torch.flatten(x, 1))
+
+    # The checks run before __init__ and forward (CheckedModule), out of the code above.
+    @staticmethod
+    def check_args(num_classes, lrn, dropout, groups) -> None:
+        """Raise for a bad constructor argument (see the class docstring)."""
+        check_positive_int("num_classes", num_classes)
+        if not isinstance(lrn, bool):
+            raise ValueError(f"lrn must be True or False, got {lrn!r}")
+        if isinstance(groups, bool) or groups not in (1, 2):
+            raise ValueError("groups must be 1 (one device) or 2 (the paper's "
+                             f"two-GPU split), got {groups}")
+        check_probability("dropout", dropout)
+
+    def check_input(self, x, *args, **kwargs) -> None:
+        """Raise unless ``x`` is a float ``(B, 3, H, W)`` batch with ``H, W >= 67``."""
         check_float_batch(x, self, "AlexNet")
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError("AlexNet expects a batch of RGB images "
@@ -89,5 +124,3 @@ class AlexNet(nn.Module):
                 f"{MIN_INPUT_SIZE} (it was designed for 227x227), got "
                 f"{tuple(x.shape[-2:])}; resize the inputs, e.g. "
                 f"torchvision.transforms.v2.Resize(227)")
-        x = self.avgpool(self.features(x))
-        return self.classifier(torch.flatten(x, 1))

@@ -12,7 +12,7 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from ._checks import check_float_batch, check_positive_int
+from ._checks import CheckedModule, check_float_batch, check_positive_int
 
 __all__ = ["LeNet5"]
 
@@ -20,7 +20,7 @@ _ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 _POOLS = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}
 
 
-class LeNet5(nn.Module):
+class LeNet5(CheckedModule):
     """LeNet-5: C1-S2-C3-S4-C5-F6-output with 6/16/120/84/``num_classes`` units.
 
     Shapes for a ``(B, 1, 28, 28)`` input (C1 pads by 2, as if the image were 32x32):
@@ -47,26 +47,15 @@ class LeNet5(nn.Module):
     The forward pass raises ``ValueError`` for inputs that are not ``(B, 1, input_size, input_size)``.
     """
 
-    def __init__(self, num_classes: int = 10, activation: str = "relu", pooling: str = "max",
-                 input_size: int = 28, conv: Optional[Callable[..., nn.Module]] = None,
+    def __init__(self, num_classes: int = 10, activation: str = "relu",
+                 pooling: str = "max", input_size: int = 28,
+                 conv: Optional[Callable[..., nn.Module]] = None,
                  pool: Optional[Callable[..., nn.Module]] = None):
         super().__init__()
-        check_positive_int("num_classes", num_classes)
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-        if pooling not in _POOLS:
-            raise ValueError(f"pooling must be one of {sorted(_POOLS)}, got {pooling!r}")
-        if isinstance(input_size, bool) or input_size not in (28, 32):
-            raise ValueError(f"input_size must be 28 (MNIST, padded in C1) or 32, got {input_size!r}")
-        for label, factory in (("conv", conv), ("pool", pool)):
-            if factory is not None and not callable(factory):
-                raise TypeError(f"{label} must be a layer class or factory (e.g. nn.Conv2d) or None, "
-                                f"got {type(factory).__name__}")
-        input_size = int(input_size)
         conv = conv or nn.Conv2d
         pool = pool or _POOLS[pooling]
         act = _ACTIVATIONS[activation]
-        self.input_size = input_size
+        self.input_size = int(input_size)
         self.c1 = conv(1, 6, 5, stride=1, padding=2 if input_size == 28 else 0)
         self.s2 = pool(2, 2)
         self.c3 = conv(6, 16, 5, stride=1, padding=0)
@@ -84,9 +73,29 @@ class LeNet5(nn.Module):
         return torch.flatten(x, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, 1, input_size, input_size)`` float -> logits ``(B, num_classes)``."""
+        """``(B, 1, input_size, input_size)`` float -> ``(B, num_classes)``."""
+        return self.output(self.act(self.f6(self.features(x))))
+
+    # The checks run before __init__ and forward (CheckedModule), out of the code above.
+    @staticmethod
+    def check_args(num_classes, activation, pooling, input_size, conv, pool) -> None:
+        """Raise for an unknown activation, pooling or input size, or a layer factory that
+        cannot be called."""
+        check_positive_int("num_classes", num_classes)
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+        if pooling not in _POOLS:
+            raise ValueError(f"pooling must be one of {sorted(_POOLS)}, got {pooling!r}")
+        if isinstance(input_size, bool) or input_size not in (28, 32):
+            raise ValueError(f"input_size must be 28 (MNIST, padded in C1) or 32, got {input_size!r}")
+        for label, factory in (("conv", conv), ("pool", pool)):
+            if factory is not None and not callable(factory):
+                raise TypeError(f"{label} must be a layer class or factory (e.g. nn.Conv2d) or None, "
+                                f"got {type(factory).__name__}")
+
+    def check_input(self, x, *args, **kwargs) -> None:
+        """Raise unless ``x`` is a float ``(B, 1, input_size, input_size)`` batch."""
         check_float_batch(x, self, "LeNet5")
         if x.dim() != 4 or x.shape[1] != 1 or tuple(x.shape[-2:]) != (self.input_size,) * 2:
             raise ValueError(f"LeNet5(input_size={self.input_size}) expects a batch of shape "
                              f"(B, 1, {self.input_size}, {self.input_size}), got {tuple(x.shape)}")
-        return self.output(self.act(self.f6(self.features(x))))
