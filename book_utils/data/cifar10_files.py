@@ -185,7 +185,7 @@ def _cifar_from_folders(class_dir: Path, split: str) -> ImageTensors:
     cached = cache_dir() / "decoded" / f"cifar10-{class_dir.name}-{stamp}.pt"
     if cached.is_file():
         try:
-            blob = torch.load(cached, weights_only=True)
+            blob = torch.load(cached, map_location="cpu", weights_only=True)
         except Exception:
             blob = None  # truncated or unreadable: rebuilt below
         if _valid_cache(blob, len(paths), labels):
