@@ -85,13 +85,16 @@ _CONFIGS: Dict[str, Dict[str, Dict[str, Any]]] = {
     "alexnet": {
         # Quick: the CPU forces changes on the recipes, named on the page: the input is
         # resized to image_size=96 instead of 227 (5.6x fewer pixels), batches of 48, and
-        # the improved recipe's one-cycle warm-up is 10% of its steps instead of 30% (the
-        # runs have only a few hundred steps). How many images and epochs: the largest step
-        # of `ladder` whose training fits `budget_s` seconds for all recipes at the measured
-        # speed (cifar.plan); when even the smallest step does not fit both recipes, only
-        # `keep_when_short` trains (the page's step-by-step section then runs in full).
-        # epochs/train_subset below are only the fallback of a page that applies no plan. Measured on 2-core CPUs: about 145 training images/s at 96 px with
-        # bf16 (AVX512-BF16), 28 in float32 without it.
+        # the improved recipe's one-cycle warm-up is 10% of its steps instead of 30%: the
+        # book's choice for runs of a few hundred steps, to be checked on a validation split
+        # of the training images by scripts/choose_warmup.py (its record,
+        # results/alexnet_warmup_val.json, is not made yet; never chosen on the test set).
+        # How many images and epochs: the largest step of `ladder` whose training fits
+        # `budget_s` seconds for all recipes at the measured speed (cifar.plan); when even
+        # the smallest step does not fit both recipes, only `keep_when_short` trains (the
+        # page's step-by-step section then runs in full). epochs/train_subset below are only
+        # the fallback of a page that applies no plan. Measured on 2-core CPUs: about 145
+        # training images/s at 96 px with bf16 (AVX512-BF16), 28 in float32 without it.
         "quick": dict(epochs=2, batch_size=48, train_subset=10000, test_subset=1000,
                       extra=dict(recipes=("alexnet-source", "alexnet-improved"), image_size=96,
                                  warmup=0.1, eval_batch_size=200, val_each_epoch=False,

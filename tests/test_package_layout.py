@@ -213,7 +213,7 @@ def test_train_public_api_is_kept():
 
 CIFAR_API = {
     "BatchTransform", "DeviceBatches", "RECIPES", "Recipe", "RunResult", "checkpoint_file",
-    "comparison_table", "cosine_lr", "get_recipe", "make_loss", "make_model", "make_optimizer",
+    "comparison_table", "confusion_sentence", "cosine_lr", "get_recipe", "make_loss", "make_model", "make_optimizer",
     "make_scheduler", "per_class_accuracy", "per_class_table", "profile_recipe", "random_crop",
     "random_flip",
     "replace_size", "resize_cost", "run_recipe", "runtime_options", "sample_transform",

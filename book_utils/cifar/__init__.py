@@ -8,6 +8,7 @@
 * :func:`make_model`, :func:`make_optimizer`, :func:`make_scheduler`, :func:`make_loss` --
   what a recipe builds; :func:`run_recipe` -- all of it end to end, checkpointed;
 * :func:`comparison_table`, :func:`per_class_table` -- the tables the pages print;
+  :func:`confusion_sentence` -- a sentence that reads a confusion matrix;
 * :func:`quick_plan`, :func:`plan_quick_run`, :func:`apply_plan` -- how much a quick page
   trains, sized by the measured speed of the device (or ``CNN_BOOK_SPEED``).
 
@@ -26,7 +27,7 @@ module          what it holds
 ``batches``     DeviceBatches
 ``factories``   make_model, make_optimizer, make_loss, runtime_options, training_speed
 ``schedules``   make_scheduler, schedule_trace, cosine_lr
-``report``      per_class_accuracy, per_class_table, comparison_table
+``report``      per_class_accuracy, per_class_table, comparison_table, confusion_sentence
 ``runs``        RunResult, checkpoint_file, run_recipe
 ``plan``        QuickPlan, plan_quick_run, speed_override, quick_plan, apply_plan,
                 run_time_estimate, t4_estimate_s
@@ -38,7 +39,8 @@ from .augment import BatchTransform, random_crop, random_flip, resize_cost, samp
 from .batches import DeviceBatches
 from .factories import make_loss, make_model, make_optimizer, runtime_options, training_speed
 from .recipes import RECIPES, Recipe, get_recipe, profile_recipe, replace_size
-from .report import comparison_table, per_class_accuracy, per_class_table
+from .report import (comparison_table, confusion_sentence, per_class_accuracy,
+                     per_class_table)
 from .runs import RunResult, checkpoint_file, run_recipe
 from .schedules import cosine_lr, make_scheduler, schedule_trace
 from .plan import (QuickPlan, apply_plan, plan_quick_run, quick_plan, run_time_estimate,
@@ -46,7 +48,7 @@ from .plan import (QuickPlan, apply_plan, plan_quick_run, quick_plan, run_time_e
 
 __all__ = ["BatchTransform", "DeviceBatches", "QuickPlan", "RECIPES", "Recipe", "RunResult",
            "apply_plan", "plan_quick_run", "quick_plan", "run_time_estimate", "speed_override", "t4_estimate_s",
-           "checkpoint_file", "comparison_table", "cosine_lr", "get_recipe", "make_loss",
+           "checkpoint_file", "comparison_table", "confusion_sentence", "cosine_lr", "get_recipe", "make_loss",
            "make_model", "make_optimizer", "make_scheduler", "per_class_accuracy",
            "per_class_table", "profile_recipe", "random_crop", "random_flip", "replace_size", "resize_cost",
            "run_recipe", "runtime_options", "sample_transform", "schedule_trace",

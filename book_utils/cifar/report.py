@@ -2,7 +2,8 @@
 
 * :func:`per_class_accuracy` -- each class's accuracy from a confusion matrix;
 * :func:`per_class_table` -- those accuracies for up to five runs, one row per class;
-* :func:`comparison_table` -- this run's accuracy per recipe beside the recorded full run.
+* :func:`comparison_table` -- this run's accuracy per recipe beside the recorded full run;
+* :func:`confusion_sentence` -- one sentence that reads a confusion matrix for the page.
 
 Not here: the figures of the same numbers (:mod:`book_utils.plot`), reading and writing
 results files (:mod:`book_utils.results`), the runs themselves (:mod:`.runs`).
@@ -16,7 +17,8 @@ import torch
 
 from ..results import NOT_RECORDED, recorded_status
 
-__all__ = ["per_class_accuracy", "per_class_table", "comparison_table"]
+__all__ = ["per_class_accuracy", "per_class_table", "comparison_table",
+           "confusion_sentence"]
 
 
 def per_class_accuracy(cm) -> torch.Tensor:
@@ -133,3 +135,50 @@ def per_class_table(classes: Sequence[str], accuracies: Dict[str, torch.Tensor])
                                                for acc in cols.values()))
     return "\n".join(lines)
 
+
+def confusion_sentence(cm: torch.Tensor, classes: Sequence[str]) -> str:
+    """One sentence (Simplified Chinese) that reads a confusion matrix for the page.
+
+    Names the most frequent confusion (true class -> predicted class, its count and its
+    share of that class's images), the best and worst recalled classes, and the classes the
+    model never predicts (or says that every class is predicted at least once).
+
+    Args:
+        cm: integer tensor ``(K, K)``; ``cm[i, j]`` = images of class ``i`` predicted ``j``
+            (:func:`book_utils.train.confusion_matrix`).
+        classes: the ``K`` class names.
+
+    Returns:
+        The sentence, ending with "。"; shares are whole percentages.
+
+    Raises:
+        TypeError: if ``cm`` is not an integer tensor.
+        ValueError: if ``cm`` is not square, does not match ``classes``, or is empty.
+    """
+    if (not isinstance(cm, torch.Tensor) or cm.dtype.is_floating_point
+            or cm.dtype.is_complex or cm.dtype == torch.bool):
+        raise TypeError("cm must be an integer tensor (K, K) from train.confusion_matrix, "
+                        f"got {getattr(cm, 'dtype', type(cm).__name__)}")
+    if cm.dim() != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] != len(classes):
+        raise ValueError(f"cm must be ({len(classes)}, {len(classes)}) for {len(classes)} "
+                         f"classes, got {tuple(cm.shape)}")
+    rows = cm.sum(dim=1)
+    if int(rows.sum()) == 0:
+        raise ValueError("cm counts no image: evaluate on at least one image")
+    off = cm.clone()
+    off.fill_diagonal_(0)
+    i, j = divmod(int(off.argmax()), cm.shape[0])
+    recall = cm.diag().double() / rows.clamp(min=1).double()
+    best, worst = int(recall.argmax()), int(recall.argmin())
+    parts = []
+    if int(off[i, j]) > 0:
+        parts.append(f"最常见的错误是把{classes[i]}认成{classes[j]}（{int(off[i, j])} 张，"
+                     f"占{classes[i]}的 {100 * int(off[i, j]) / max(int(rows[i]), 1):.0f}%）")
+    else:
+        parts.append("没有一张图被认错")
+    parts.append(f"认得最准的是{classes[best]}（{100 * recall[best]:.0f}%），"
+                 f"最差的是{classes[worst]}（{100 * recall[worst]:.0f}%）")
+    never = [classes[k] for k in range(cm.shape[0]) if int(cm[:, k].sum()) == 0]
+    parts.append(f"模型从来没有预测过{'、'.join(never)}" if never
+                 else "每个类别都至少被预测过一次")
+    return "；".join(parts) + "。"
