@@ -16,6 +16,7 @@ module             what it holds
 ``architecture``   parameter counts, receptive fields, the output-size calculator widget
 ``backprop``       NumPy forward/backward: conv, pooling, dense layers, a tiny CNN, gradcheck
 ``layers``         hand-written Conv2d and MaxPool2d modules (loop and vectorised)
+``optim_steps``    one SGD-momentum / Nesterov / Adam / AdamW update written out by hand
 ``models``         LeNet-5, AlexNet, VGG, MobileNet, YOLOv1, ResNet
 ``summary``        per-layer tables: output shapes, parameters, MACs
 ``diagrams``       structure figures drawn from those tables
@@ -27,4 +28,5 @@ module             what it holds
 """
 __version__ = "0.1.0"
 __all__ = ["anim", "architecture", "backprop", "cifar", "data", "detection", "diagrams", "kernels",
-           "layers", "models", "ops", "plot", "profiles", "results", "summary", "timing", "train"]
+           "layers", "models", "ops", "optim_steps", "plot", "profiles", "results", "summary",
+           "timing", "train"]
