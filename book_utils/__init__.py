@@ -17,6 +17,7 @@ module             what it holds
 ``backprop``       NumPy forward/backward: conv, im2col/col2im, pooling, dense, a tiny CNN
 ``layers``         hand-written Conv2d and MaxPool2d modules (loop and vectorised)
 ``batchnorm``      batch normalization by hand, training and evaluation mode
+``optim_steps``    one SGD-momentum / Nesterov / Adam / AdamW update written out by hand
 ``models``         LeNet-5, AlexNet, VGG, MobileNet, YOLOv1, ResNet
 ``summary``        per-layer tables: output shapes, parameters, MACs
 ``diagrams``       structure figures drawn from those tables
@@ -29,5 +30,5 @@ module             what it holds
 """
 __version__ = "0.1.0"
 __all__ = ["anim", "architecture", "backprop", "batchnorm", "cifar", "data", "detection",
-           "diagrams", "kernels", "layers", "models", "ops", "plot", "profiles", "results",
-           "stats", "summary", "timing", "train"]
+           "diagrams", "kernels", "layers", "models", "ops", "optim_steps", "plot", "profiles",
+           "results", "stats", "summary", "timing", "train"]
