@@ -180,6 +180,11 @@
       shelf.appendChild(button);
     });
 
+    var blank = lenet.forward(new Float64Array(784));        // the shapes, for the captions
+    STAGES.forEach(function (stage) {
+      var m = blank.maps[stage[0]];
+      $(pad, 'shape-' + stage[0]).textContent = m.c + '×' + m.h + '×' + m.w;
+    });
     clearCanvas();
     update();
     pad.setAttribute('data-ready', '1');
