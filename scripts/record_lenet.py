@@ -58,7 +58,7 @@ def test_accuracy(model, images, labels) -> float:
     import torch
 
     from book_utils import data
-    x = (images.float().div(255).unsqueeze(1) - data.MNIST_MEAN[0]) / data.MNIST_STD[0]
+    x = (images.float().div(255).view(-1, 1, 28, 28) - data.MNIST_MEAN[0]) / data.MNIST_STD[0]
     with torch.no_grad():
         preds = torch.cat([model(chunk).argmax(1) for chunk in x.split(1000)])
     return float((preds == labels).double().mean())
