@@ -10,6 +10,7 @@ module             what it holds
 ``data``           MNIST, CIFAR-10 as checked in-memory tensors; locations, datasets, loaders
 ``train``          devices, precision, seeds, ``fit``, one ``evaluate`` (TTA), checkpoints
 ``results``        recorded full-profile (GPU) results shown beside the page's own run
+``digit_pad``      page 06's drawing pad: shipped LeNet-5 weights, its forward pass in JavaScript
 ``ops``            NumPy reference conv1d/conv2d and the output-size formula
 ``kernels``        named 2D kernels (mean, Gaussian, sharpen, Sobel)
 ``anim``           sliding windows (conv, pooling): geometry, figure, animation, controls
@@ -30,5 +31,5 @@ module             what it holds
 """
 __version__ = "0.1.0"
 __all__ = ["anim", "architecture", "backprop", "batchnorm", "cifar", "data", "detection",
-           "diagrams", "kernels", "layers", "models", "ops", "optim_steps", "plot", "profiles",
-           "results", "stats", "summary", "timing", "train"]
+           "diagrams", "digit_pad", "kernels", "layers", "models", "ops", "optim_steps", "plot",
+           "profiles", "results", "stats", "summary", "timing", "train"]

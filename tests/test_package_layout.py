@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from book_utils import anim, backprop, cifar, data, train
+from book_utils import anim, backprop, cifar, data, digit_pad, train
 
-PACKAGES = {"anim": anim, "data": data, "backprop": backprop, "train": train, "cifar": cifar}
+PACKAGES = {"anim": anim, "data": data, "backprop": backprop, "train": train, "cifar": cifar,
+            "digit_pad": digit_pad}
 MAX_LINES = 400
 
 
