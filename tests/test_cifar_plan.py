@@ -15,7 +15,8 @@ T4_LIKE = 2500.0     # images/s, a GPU
 def _rule(chapter):
     cfg = profiles.chapter_config(chapter, "quick")
     return dict(budget_s=cfg["budget_s"], ladder=cfg["ladder"], recipes=cfg["recipes"],
-                keep=cfg.extra.get("keep_when_short"))
+                keep=cfg.extra.get("keep_when_short"),
+                min_passes_all=cfg.extra.get("min_passes_all", 0))
 
 
 @pytest.mark.parametrize("chapter", ["alexnet", "resnet"])
@@ -169,3 +170,12 @@ def test_run_time_estimate_counts_training_and_testing():
     assert plain["test_s"] == pytest.approx(1000 / (3 * rate))
     with pytest.raises(ValueError, match="speed"):
         cifar.run_time_estimate(float("nan"), 10, 10)
+
+
+def test_one_recipe_rather_than_two_too_short_runs():
+    ladder = [(1000, 2), (2500, 2), (5000, 2)]
+    both = cifar.plan_quick_run("x", 100.0, 100.0 / plan_mod.EFFICIENCY, ladder, ["a", "b"])
+    assert both.recipes == ("a", "b") and both.passes() == 5000       # 2 x 5,000 <= 10,000
+    one = cifar.plan_quick_run("x", 100.0, 100.0 / plan_mod.EFFICIENCY, ladder, ["a", "b"],
+                               keep="a", min_passes_all=6000)
+    assert one.recipes == ("a",) and one.passes() == 10000

@@ -111,12 +111,14 @@ def _check_ladder(ladder) -> Tuple[Tuple[Optional[int], int], ...]:
 
 def plan_quick_run(chapter: str, speed: float, budget_s: float, ladder: Sequence,
                    recipes: Sequence[str], n_train: int = 50_000,
-                   speed_source: str = "measured", keep: Optional[str] = None) -> QuickPlan:
+                   speed_source: str = "measured", keep: Optional[str] = None,
+                   min_passes_all: int = 0) -> QuickPlan:
     """The rule: the largest ladder step whose training fits ``budget_s`` at ``speed``.
 
-    Every recipe trains the same step. When even the smallest step does not fit for all
-    recipes, only the recipe ``keep`` trains (default: the last one), at the largest step that
-    fits for it alone, or at the smallest step when none does. A plan on all training images
+    Every recipe trains the same step. When no step of at least ``min_passes_all``
+    image-passes fits for all recipes, only the recipe ``keep`` trains (default: the last
+    one), at the largest step that fits for it alone, or at the smallest step when none does:
+    one run that learns is worth more than two that barely start. A plan on all training images
     (``train_images=None`` in the ladder, which a GPU's speed reaches) tests on all test
     images; smaller plans test on 1,000.
 
@@ -130,6 +132,7 @@ def plan_quick_run(chapter: str, speed: float, budget_s: float, ladder: Sequence
         n_train: size of the whole training set (for ``None`` steps).
         speed_source: words for where ``speed`` came from.
         keep: the recipe that trains when there is time for one only (one of ``recipes``).
+        min_passes_all: the fewest image-passes per recipe worth training every recipe for.
 
     Returns:
         A :class:`QuickPlan`.
@@ -154,7 +157,7 @@ def plan_quick_run(chapter: str, speed: float, budget_s: float, ladder: Sequence
     affordable = EFFICIENCY * speed * budget_s          # image-passes the budget buys
     chosen, trained, skipped = None, recipes, ()
     for k, p in enumerate(passes):
-        if p * len(recipes) <= affordable:
+        if p * len(recipes) <= affordable and p >= min_passes_all:
             chosen = k
     if chosen is None and len(recipes) > 1:
         trained, skipped = (keep,), tuple(r for r in recipes if r != keep)
@@ -230,7 +233,8 @@ def quick_plan(chapter: str, device_label: str, measure: Callable[[], float],
         raise TypeError(f"measure must be a callable returning images/s, got "
                         f"{type(measure).__name__}")
     rule = dict(budget_s=config["budget_s"], ladder=config["ladder"],
-                recipes=config["recipes"], keep=config.extra.get("keep_when_short"))
+                recipes=config["recipes"], keep=config.extra.get("keep_when_short"),
+                min_passes_all=config.extra.get("min_passes_all", 0))
     override = speed_override()
     if override is not None:
         return plan_quick_run(chapter, override, speed_source=f"from {SPEED_ENV}", **rule)
