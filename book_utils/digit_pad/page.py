@@ -16,15 +16,13 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import torch
 
-from .weights import read_weights_file
+from .weights import PathLike, read_weights_file
 
-PathLike = Union[str, os.PathLike]
 WEB_DIR = Path(__file__).resolve().parent / "web"
 #: Shown until the pad's script has run (e.g. where scripts are not allowed).
 STATUS_NO_SCRIPT = "（这个画板在浏览器里运行，需要 JavaScript；若只看到这行字，说明脚本没有运行。）"
