@@ -80,14 +80,16 @@ class QuickPlan:
         return len(self.recipes) * self.passes(n_train) / (EFFICIENCY * self.speed)
 
     def describe(self) -> str:
-        """One line for the page: the speed, the sizes and the expected time."""
+        """Four lines (each under 80 columns) for the page: speed, sizes, expected time."""
         images = "all" if self.train_images is None else f"{self.train_images:,}"
         which = ("both recipes" if len(self.recipes) == 2 else
                  f"{len(self.recipes)} recipe(s)" if not self.skipped else
                  f"only {', '.join(self.recipes)} ({', '.join(self.skipped)} skipped)")
-        return (f"{self.speed:,.0f} images/s ({self.speed_source}) -> {images} images x "
-                f"{self.epochs} epoch(s) per recipe, {which} "
-                f"~{self.training_s() / 60:.1f} min (budget {self.budget_s / 60:.0f} min)")
+        return (f"{self.speed:,.0f} images/s ({self.speed_source})\n"
+                f"-> {images} images x {self.epochs} epoch(s) per recipe\n"
+                f"-> {which}\n"
+                f"-> ~{self.training_s() / 60:.1f} min of training "
+                f"(budget {self.budget_s / 60:.0f} min)")
 
     def to_json(self) -> Dict:
         """A JSON-ready dict (what :func:`quick_plan` stores)."""
