@@ -36,15 +36,29 @@ from book_utils.data import load_cifar10, stratified_indices
 OUT = results.RESULTS_DIR / "alexnet_warmup_val.json"
 
 
+def smallest_step_with_both_recipes(config) -> tuple:
+    """The smallest ``(train images, epochs)`` step of the quick ladder at which the page
+    trains the improved recipe at all (``min_passes_all`` image-passes or more): the
+    shortest run whose warm-up matters."""
+    floor = config.extra.get("min_passes_all", 0)
+    for images, epochs in config["ladder"]:
+        if images is not None and images * epochs >= floor:
+            return images, epochs
+    raise ValueError("the quick ladder has no step with both recipes on a subset")
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     quick = profiles.chapter_config("alexnet", "quick")
+    images, epochs = smallest_step_with_both_recipes(quick)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--warmups", type=float, nargs="+", default=[0.1, 0.3],
                    help="warm-up fractions to compare (default: 0.1 0.3)")
-    p.add_argument("--train-images", type=int, default=quick.train_subset)
+    p.add_argument("--train-images", type=int, default=images,
+                   help=f"training images (default {images:,}: the smallest quick "
+                        f"step that trains the improved recipe)")
     p.add_argument("--val-images", type=int, default=2000,
                    help="validation images, taken from the training split")
-    p.add_argument("--epochs", type=int, default=quick.epochs)
+    p.add_argument("--epochs", type=int, default=epochs)
     p.add_argument("--batch-size", type=int, default=quick.batch_size)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best)")
@@ -66,12 +80,14 @@ def validation_split(labels: torch.Tensor, n_train: int, n_val: int, seed: int):
     return train_idx, val_idx
 
 
-def main(argv: Optional[Sequence[str]] = None) -> dict:
+def main(argv: Optional[Sequence[str]] = None, train_set=None) -> dict:
+    """Run the comparison and write the record; ``train_set`` (an ``ImageTensors``) replaces
+    CIFAR-10's training split in tests."""
     args = parse_args(argv)
     quick = profiles.chapter_config("alexnet", "quick")
     device = train.choose_device(args.device)
     base = cifar.profile_recipe(cifar.get_recipe("alexnet-improved"), quick)
-    train_set = load_cifar10("train")
+    train_set = load_cifar10("train") if train_set is None else train_set
     train_idx, val_idx = validation_split(train_set.labels, args.train_images,
                                           args.val_images, args.seed)
     runs = {}

@@ -179,3 +179,17 @@ def test_one_recipe_rather_than_two_too_short_runs():
     one = cifar.plan_quick_run("x", 100.0, 100.0 / plan_mod.EFFICIENCY, ladder, ["a", "b"],
                                keep="a", min_passes_all=6000)
     assert one.recipes == ("a",) and one.passes() == 10000
+
+
+@pytest.mark.parametrize("speed", [41.0, 45.0, 55.0])
+def test_fp32_cpu_alexnet_gets_the_step_that_learned_on_validation(speed):
+    """A 2-core float32 CPU trains AlexNet (72 px, batch 24) at 41-55 images/s. There the
+    plan must give the source recipe the 7,500 x 2 step that reached 31% on a validation
+    split (profiles.py), not 5,000 x 2 (21-25%), and still fit the page's budget."""
+    rule = _rule("alexnet")
+    plan = cifar.plan_quick_run("alexnet", speed, **rule)
+    assert plan.recipes == ("alexnet-source",) and plan.passes() >= 15_000
+    assert plan.training_s() <= rule["budget_s"]
+    # both recipes only from the speed at which each gets min_passes_all
+    both = cifar.plan_quick_run("alexnet", 2 * speed * 1.2, **rule)
+    assert both.recipes == rule["recipes"] and both.passes() >= rule["min_passes_all"]

@@ -143,7 +143,8 @@ def test_gpu_record_script_end_to_end_on_a_bare_machine(tmp_path, real_data_root
         [(name, run)] = content["runs"].items()
         assert name == f"{chapter}-improved"
         assert run["epoch_count"] == 1 and run["batch_size"] == 10 and len(run["epochs"]) == 1
-        assert run["image_size"] == (32 if chapter == "resnet" else 96)   # quick: 96 px AlexNet
+        quick_side = profiles.chapter_config("alexnet", "quick")["image_size"]
+        assert run["image_size"] == (32 if chapter == "resnet" else quick_side)
         assert {"train_loss", "train_acc"} <= set(run["epochs"][0])
         assert len(run["predictions"]) == len(run["targets"]) == run["test_images"] == 20
         right = sum(p == t for p, t in zip(run["predictions"], run["targets"]))

@@ -1,10 +1,11 @@
 """How much a quick CIFAR-10 page trains: sized by the measured speed of the reader's device.
 
-A quick page has a time budget (``budget_s`` in :mod:`book_utils.profiles`, about four minutes
-of training for all its recipes together). :func:`plan_quick_run` turns a training speed
+A quick page has a time budget (``budget_s`` in :mod:`book_utils.profiles`, four to six
+minutes of training for all its recipes together). :func:`plan_quick_run` turns a training speed
 (images per second) into the largest step of the chapter's ladder of ``(train images,
-epochs)`` that fits that budget: every recipe when it can, only the improved one when even the
-smallest step does not fit twice. The steps are coarse (each about 1.5-2x the one below), so a
+epochs)`` that fits that budget: every recipe when each can have at least the profile's
+``min_passes_all`` image-passes, else only one (``keep_when_short``, the source recipe) with the
+whole budget. The steps are coarse (each about 1.5-2x the one below), so a
 speed that wobbles by a few percent from run to run keeps the same choice on one machine.
 
 :func:`quick_plan` is what a page calls: it takes the speed from ``CNN_BOOK_SPEED`` when set
@@ -57,7 +58,8 @@ class QuickPlan:
         train_images: training images per recipe (``None``: all of them).
         epochs: passes over them per recipe.
         recipes: names of the recipes trained, in order.
-        skipped: recipes left out for lack of time (only ever the source recipe).
+        skipped: recipes left out for lack of time (the profiles keep the source recipe, so
+            this is the improved one).
         test_images: test images evaluated (``None``: all of them).
     """
 
@@ -89,7 +91,7 @@ class QuickPlan:
                 f"-> {images} images x {self.epochs} epoch(s) per recipe\n"
                 f"-> {which}\n"
                 f"-> ~{self.training_s() / 60:.1f} min of training "
-                f"(budget {self.budget_s / 60:.0f} min)")
+                f"(budget {self.budget_s / 60:g} min)")
 
     def to_json(self) -> Dict:
         """A JSON-ready dict (what :func:`quick_plan` stores)."""
