@@ -58,3 +58,19 @@ def test_record_compares_warmups_on_training_images_only(tmp_path):
                                           key=lambda r: r["val_accuracy"])["warmup"]
     quick = profiles.chapter_config("alexnet", "quick")
     assert record["settings"]["image_size"] == quick["image_size"]
+    # the source recipe on the same split says which recipe a short page keeps
+    assert record["source"]["recipe"] == "alexnet-source"
+    best = max(record["runs"].values(), key=lambda r: r["val_accuracy"])
+    expected = ("alexnet-improved" if best["val_accuracy"] >= record["source"]["val_accuracy"]
+                else "alexnet-source")
+    assert record["keep_when_short"] == expected
+
+    # a second call with the same split and settings keeps every recorded run
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained a run that the record already holds")
+
+    script._train = no_training
+    again = script.main(["--warmups", "0.1", "0.3", "--train-images", "20", "--val-images",
+                         "20", "--epochs", "1", "--batch-size", "10", "--device", "cpu",
+                         "--out", str(out)], train_set=fake)
+    assert again["runs"] == record["runs"] and again["source"] == record["source"]
