@@ -153,6 +153,15 @@ def test_solutions_fold_and_open_on_click(built_site, browser, docname, viewport
                                        arg=box.element_handle(), timeout=3000)
             except PlaywrightTimeout:
                 pytest.fail(f"{name}: a click on its title did not unfold it")
+            # the unfolding is animated: on a loaded machine the body can still be at zero
+            # height right after the class changes, so wait (up to 5 s) for it to show
+            try:
+                page.wait_for_function(
+                    "([s, n]) => { const r = (" + _SHOWN_JS + ")(s);"
+                    " return r.text > 0 && r.cells_shown === n; }",
+                    arg=[box.element_handle(), sol["cells"]], timeout=5000)
+            except PlaywrightTimeout:
+                pass                              # the asserts below say what is missing
             shown = box.evaluate(_SHOWN_JS)
             assert shown["text"] > 0, f"{name}: opened but shows no text"
             assert shown["cells_shown"] == sol["cells"], f"{name}: code cells still hidden"
