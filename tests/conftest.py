@@ -1,4 +1,5 @@
 """Shared fixtures: where the offline dataset copy lives, and a private cache per test session."""
+import importlib.util
 import os
 from pathlib import Path
 
@@ -32,3 +33,18 @@ def isolated_cache(tmp_path, monkeypatch):
     from book_utils import data
     monkeypatch.setattr(data, "_MEMO", {})
     return cache
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """A loader for the command-line scripts under ``scripts/``: ``load_script("name")`` imports
+    ``scripts/name.py`` as a module (they are files, not a package) and returns it."""
+    def load(name: str):
+        path = REPO / "scripts" / f"{name}.py"
+        if not path.is_file():
+            raise FileNotFoundError(f"no script {path}")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load

@@ -1,24 +1,19 @@
 """scripts/choose_warmup.py: the warm-up is chosen on a validation split of training images."""
-import importlib.util
 import json
-from pathlib import Path
 
+import pytest
 import torch
 
 from book_utils import data, profiles
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "choose_warmup.py"
+
+@pytest.fixture
+def script(load_script):
+    """scripts/choose_warmup.py, imported as a module."""
+    return load_script("choose_warmup")
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("choose_warmup", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_validation_split_is_disjoint_and_stratified():
-    script = _script()
+def test_validation_split_is_disjoint_and_stratified(script):
     labels = torch.arange(500) % 10
     train_idx, val_idx = script.validation_split(labels, 200, 100, seed=0)
     assert len(train_idx) == 200 and len(val_idx) == 100
@@ -27,8 +22,7 @@ def test_validation_split_is_disjoint_and_stratified():
     assert torch.bincount(labels[train_idx], minlength=10).tolist() == [20] * 10
 
 
-def test_default_size_is_the_smallest_step_that_trains_the_improved_recipe():
-    script = _script()
+def test_default_size_is_the_smallest_step_that_trains_the_improved_recipe(script):
     quick = profiles.chapter_config("alexnet", "quick")
     images, epochs = script.smallest_step_with_both_recipes(quick)
     floor = quick.extra.get("min_passes_all", 0)
@@ -39,8 +33,7 @@ def test_default_size_is_the_smallest_step_that_trains_the_improved_recipe():
     assert (args.train_images, args.epochs) == (images, epochs)
 
 
-def test_record_compares_warmups_on_training_images_only(tmp_path):
-    script = _script()
+def test_record_compares_warmups_on_training_images_only(tmp_path, script):
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (60, 3, 32, 32), generator=g, dtype=torch.uint8)
     fake = data.ImageTensors(images, torch.arange(60) % 10, data.CIFAR10_CLASSES, "fake")

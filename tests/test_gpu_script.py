@@ -4,7 +4,6 @@ The end-to-end test runs the prepared script as a bare GPU machine would (no ipy
 torchinfo or matplotlib importable, this package not installed: only the checkout), with
 tiny settings on the CPU and CIFAR-10 from the shared data copy.
 """
-import importlib.util
 import json
 import os
 import subprocess
@@ -17,18 +16,15 @@ import torch
 from book_utils import profiles, results
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPT = REPO / "scripts" / "run_full_cifar.py"
 
 
-def _driver():
-    spec = importlib.util.spec_from_file_location("run_full_cifar", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def driver(load_script):
+    """scripts/run_full_cifar.py, imported as a module."""
+    return load_script("run_full_cifar")
 
 
-def test_driver_refuses_what_is_not_a_reference_run():
-    driver = _driver()
+def test_driver_refuses_what_is_not_a_reference_run(driver):
     if not torch.cuda.is_available():
         with pytest.raises(SystemExit, match="meant for a CUDA GPU"):
             driver.main(["--chapter", "resnet", "--device", "cpu"])
@@ -49,8 +45,7 @@ def test_driver_refuses_what_is_not_a_reference_run():
     assert not driver.is_reference(profiles.chapter_config("resnet", "quick"), torch.device("cuda"))
 
 
-def test_plan_orders_recipes_of_both_chapters_with_per_recipe_settings():
-    driver = _driver()
+def test_plan_orders_recipes_of_both_chapters_with_per_recipe_settings(driver):
     args = driver.parse_args(["--recipes", "resnet-improved", "alexnet-improved",
                               "--epochs", "resnet-improved=30", "alexnet-improved=12",
                               "--batch-size", "256"])
@@ -69,8 +64,7 @@ def test_plan_orders_recipes_of_both_chapters_with_per_recipe_settings():
         driver.per_recipe(["resnet-source=0"], "resnet-source", "--epochs")
 
 
-def test_estimate_counts_training_evaluation_and_checkpoints():
-    driver = _driver()
+def test_estimate_counts_training_evaluation_and_checkpoints(driver):
     est = driver.estimate_seconds(50_000, 10_000, epochs=10, images_per_s=1_000,
                                   val_each_epoch=True, tta=True, checkpoint_every=2,
                                   checkpoint_size=400_000_000)
@@ -85,8 +79,8 @@ def test_estimate_counts_training_evaluation_and_checkpoints():
     assert alex == 4 * 58_322_314 * 3               # weights + AdamW's two moments
 
 
-def test_fit_epochs_scales_evenly_and_drops_what_cannot_fit():
-    fit = _driver().fit_epochs
+def test_fit_epochs_scales_evenly_and_drops_what_cannot_fit(driver):
+    fit = driver.fit_epochs
     assert fit([30, 30], [100.0, 200.0], 600.0) == [30, 30]          # fits: never longer
     assert fit([30, 30], [100.0, 200.0], 150.0) == [15, 15]          # half the time, half each
     assert fit([30, 2], [100.0, 200.0], 60.0) == [6, 0]              # one epoch of the 2nd: 100 s
@@ -164,10 +158,9 @@ def test_gpu_record_script_reports_missing_archives(tmp_path):
     assert usage.returncode == 2 and "usage" in usage.stderr
 
 
-def test_merged_records_keep_what_finished(tmp_path, real_data_root, monkeypatch):
+def test_merged_records_keep_what_finished(tmp_path, real_data_root, monkeypatch, driver):
     """A second call adds its recipe to the chapter file instead of replacing the first."""
     monkeypatch.setenv("CNN_BOOK_DATA", str(real_data_root))
-    driver = _driver()
     common = ["--profile", "quick", "--device", "cpu", "--epochs", "1", "--batch-size", "10",
               "--train-subset", "10", "--test-subset", "10", "--no-progress",
               "--out", str(tmp_path / "out"), "--checkpoint-dir", str(tmp_path / "ck")]
