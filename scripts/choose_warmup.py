@@ -13,7 +13,7 @@ recipe a page keeps when its time budget has room for one only. It writes, after
 
 which page 07 reads to glue its figures; a second call with the same split and settings keeps
 the runs already recorded. Run from the repository root (three quick AlexNet runs: minutes on
-a GPU, about 20 min on 2 CPU cores):
+a GPU, about 15 min on 2 CPU cores):
 
     CNN_BOOK_DATA=/path/to/data python scripts/choose_warmup.py
 
@@ -118,8 +118,8 @@ def main(argv: Optional[Sequence[str]] = None, train_set=None) -> dict:
                                           args.val_images, args.seed)
     split = {"from": "train", "train_images": len(train_idx),
              "val_images": len(val_idx), "seed": args.seed, "disjoint": True}
-    settings = {"image_size": base.image_size, "epochs": args.epochs,
-                "batch_size": args.batch_size}
+    settings = {"image_size": base.image_size, "pool_size": base.pool_size,
+                "epochs": args.epochs, "batch_size": args.batch_size}
     record = {
         "schema": 2, "chapter": "alexnet", "recipe": base.name,
         "purpose": ("choose the quick profile's one-cycle warm-up on a validation split, "

@@ -2,6 +2,7 @@
 statistics, persistent checkpoints and resuming a page-level run, schedules as they really run,
 tables narrow enough for the page."""
 import inspect
+from dataclasses import replace
 
 import pytest
 import torch
@@ -212,6 +213,21 @@ def test_profile_recipe_applies_the_quick_size_and_warmup_and_leaves_full_alone(
     # the warm-up only concerns one-cycle recipes; the source recipe keeps its constant rate
     assert cifar.profile_recipe(src, quick).warmup == src.warmup == 0.3
     assert "warmup" not in src.summary() and imp.summary()["warmup"] == 0.3
+    # the quick AlexNet's pool size reaches both recipes and their models; ResNet has none
+    for r in (imp, src):
+        assert cifar.profile_recipe(r, quick).pool_size == quick["pool_size"]
+        model = cifar.make_model(cifar.profile_recipe(r, quick))
+        assert model.classifier[1].in_features == 256 * quick["pool_size"] ** 2
+    assert imp.pool_size == 6 and cifar.make_model(imp).classifier[1].in_features == 9216
+    # a run with the other pool never resumes the other's checkpoint
+    names = {cifar.checkpoint_file(r, "quick", 2, 24, 1000).name
+             for r in (imp, replace(imp, pool_size=1))}
+    assert len(names) == 2 and any("-pool1-" in n for n in names)
+    res = cifar.get_recipe("resnet-source")
+    assert "pool_size" not in res.summary()
+    assert cifar.profile_recipe(res, profiles.chapter_config("resnet", "quick")) is res
+    with pytest.raises(ValueError, match="pool_size must be >= 1"):
+        replace(imp, pool_size=0)
     with pytest.raises(TypeError, match="RunConfig"):
         cifar.profile_recipe(imp, {"image_size": 96})
 

@@ -81,6 +81,34 @@ def test_alexnet_parameter_counts():
     assert n_params(tv) == 61_100_840
 
 
+@pytest.mark.parametrize("side", [67, 72, 96, 99, 128, 160, 227])
+def test_alexnet_feature_map_size_matches_the_layers(side):
+    from book_utils.models.alexnet import feature_map_size
+    with torch.device("meta"):
+        out = AlexNet(num_classes=10).features(torch.zeros(1, 3, side, side))
+    assert out.shape[-2:] == (feature_map_size(side),) * 2
+    with pytest.raises(ValueError, match="image_size must be an integer >= 67"):
+        feature_map_size(66)
+
+
+def test_alexnet_pool_size_one_is_the_six_pool_without_copies():
+    """At 72 px the last feature map is 1x1: a 6x6 pool copies each of its 256 values 36
+    times, so the first fully connected layer sums 36 copies of each weight column. A
+    pool-1 network whose first layer holds those sums gives the same logits."""
+    torch.manual_seed(0)
+    six, one = AlexNet(num_classes=10).eval(), AlexNet(num_classes=10, pool_size=1).eval()
+    assert n_params(six) - n_params(one) == 256 * 35 * 4096
+    assert one.avgpool.output_size == (1, 1) and one.classifier[1].in_features == 256
+    state = six.state_dict()
+    w = state["classifier.1.weight"]                          # (4096, 256 * 6 * 6)
+    state["classifier.1.weight"] = w.reshape(4096, 256, 36).sum(-1)
+    one.load_state_dict(state)
+    x = torch.randn(2, 3, 72, 72)
+    torch.testing.assert_close(one(x), six(x), rtol=1e-4, atol=1e-5)
+    # at 227 px the 6x6 cells differ, and pool_size=1 averages them instead
+    assert AlexNet(pool_size=1)(torch.randn(1, 3, 227, 227)).shape == (1, 10)
+
+
 def test_alexnet_grouped_conv_is_two_half_convs():
     torch.manual_seed(0)
     grouped = nn.Conv2d(96, 256, 5, padding=2, groups=2)
@@ -302,6 +330,10 @@ def test_resnet_and_alexnet_reject_bad_options():
         resnet18(in_channels=0)
     with pytest.raises(ValueError, match="lrn must be True or False"):
         AlexNet(lrn="yes")
+    with pytest.raises(ValueError, match="pool_size must be >= 1, got 0"):
+        AlexNet(pool_size=0)
+    with pytest.raises(TypeError, match="pool_size must be an integer"):
+        AlexNet(pool_size=1.5)
 
 
 # ---------------------------------------------------------------- the code the pages print

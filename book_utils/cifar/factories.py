@@ -28,7 +28,7 @@ def make_model(recipe: Recipe, num_classes: int = 10) -> nn.Module:
     """The network of ``recipe`` (fresh weights from torch's current RNG state).
 
     Returns:
-        :class:`book_utils.models.AlexNet` (with the recipe's ``lrn``) or
+        :class:`book_utils.models.AlexNet` (with the recipe's ``lrn`` and ``pool_size``) or
         :func:`book_utils.models.resnet18`, with ``num_classes`` outputs.
 
     Raises:
@@ -39,7 +39,7 @@ def make_model(recipe: Recipe, num_classes: int = 10) -> nn.Module:
     check_recipe(recipe)
     num_classes = check_int("num_classes", num_classes, 2)
     if recipe.model == "alexnet":
-        return AlexNet(num_classes=num_classes, lrn=recipe.lrn)
+        return AlexNet(num_classes=num_classes, lrn=recipe.lrn, pool_size=recipe.pool_size)
     return resnet18(num_classes=num_classes)
 
 

@@ -1,10 +1,10 @@
 """How much a quick CIFAR-10 page trains: sized by the measured speed of the reader's device.
 
-A quick page has a time budget (``budget_s`` in :mod:`book_utils.profiles`, four to six
-minutes of training for all its recipes together). :func:`plan_quick_run` turns a training speed
+A quick page has a time budget (``budget_s`` in :mod:`book_utils.profiles`, four to six and
+a half minutes of training for all its recipes together). :func:`plan_quick_run` turns a training speed
 (images per second) into the largest step of the chapter's ladder of ``(train images,
 epochs)`` that fits that budget: every recipe when each can have at least the profile's
-``min_passes_all`` image-passes, else only one (``keep_when_short``, the source recipe) with the
+``min_passes_all`` image-passes, else only one (the profile's ``keep_when_short``) with the
 whole budget. The steps are coarse (each about 1.5-2x the one below), so a
 speed that wobbles by a few percent from run to run keeps the same choice on one machine.
 

@@ -52,6 +52,9 @@ class Recipe:
         tta_flip: test-time augmentation: average the predicted probabilities of each test
             image and its mirror image.
         lrn: AlexNet only: local response normalisation after conv1 and conv2.
+        pool_size: AlexNet only: side of the average pool before the classifier (6: the
+            paper's 256x6x6 inputs; 1 for inputs small enough that the last feature map is
+            1x1, where a 6x6 pool would only copy values; see ``models.AlexNet``).
     """
 
     name: str
@@ -74,6 +77,7 @@ class Recipe:
     label_smoothing: float = 0.0
     tta_flip: bool = False
     lrn: bool = True
+    pool_size: int = 6
 
     def __post_init__(self):
         if self.model not in ("alexnet", "resnet18"):
@@ -85,6 +89,7 @@ class Recipe:
                              f"got {self.schedule!r}")
         check_int("image_size", self.image_size, 32)   # CIFAR-10 images are 32x32
         check_int("crop_padding", self.crop_padding, 0)
+        check_int("pool_size", self.pool_size, 1)
         if self.reference_batch is not None:
             check_int("reference_batch", self.reference_batch, 1)
         check_number("lr", self.lr, 0.0, low_open=True)
@@ -115,11 +120,12 @@ class Recipe:
         return self.lr * batch_size / self.reference_batch
 
     def summary(self) -> Dict[str, Any]:
-        """The settings as a plain dict (for tables and results files); ``lrn`` only for
-        AlexNet, ``warmup`` only for the one-cycle schedule."""
+        """The settings as a plain dict (for tables and results files); ``lrn`` and
+        ``pool_size`` only for AlexNet, ``warmup`` only for the one-cycle schedule."""
         settings = asdict(self)
         if self.model != "alexnet":
             settings.pop("lrn")
+            settings.pop("pool_size")
         if self.schedule != "onecycle":
             settings.pop("warmup")
         return settings
@@ -195,8 +201,9 @@ def replace_size(recipe: Recipe, image_size: Optional[int]) -> Recipe:
 
 def profile_recipe(recipe: Recipe, config) -> Recipe:
     """The recipe a run profile trains: ``recipe`` with the profile's input size
-    (``config["image_size"]``) and one-cycle warm-up (``config["warmup"]``) where the
-    profile sets them; the full profiles set neither and get ``recipe`` itself.
+    (``config["image_size"]``), one-cycle warm-up (``config["warmup"]``, one-cycle recipes
+    only) and AlexNet pool size (``config["pool_size"]``, AlexNet only) where the profile
+    sets them; the full profiles set none and get ``recipe`` itself.
 
     Args:
         recipe: a :class:`Recipe`.
@@ -211,10 +218,14 @@ def profile_recipe(recipe: Recipe, config) -> Recipe:
         raise TypeError(f"config must be a RunConfig from profiles.chapter_config(...), got "
                         f"{type(config).__name__}")
     recipe = replace_size(recipe, config.extra.get("image_size"))
+    changes = {}
     warmup = config.extra.get("warmup")
-    if warmup is None or recipe.schedule != "onecycle" or warmup == recipe.warmup:
-        return recipe
-    return replace(recipe, warmup=warmup)
+    if warmup is not None and recipe.schedule == "onecycle" and warmup != recipe.warmup:
+        changes["warmup"] = warmup
+    pool_size = config.extra.get("pool_size")
+    if pool_size is not None and recipe.model == "alexnet" and pool_size != recipe.pool_size:
+        changes["pool_size"] = pool_size
+    return replace(recipe, **changes) if changes else recipe
 
 
 def get_recipe(name: str) -> Recipe:

@@ -76,14 +76,15 @@ def checkpoint_file(recipe: Recipe, profile: str, epochs: int, batch_size: int, 
     """The persistent checkpoint file of one run of ``recipe``.
 
     The name holds everything that changes what is trained (recipe, profile, image size,
-    epochs, batch size, number of training images, seed), so a re-run of the same page
+    AlexNet's pool size when it is not the paper's 6, epochs, batch size, number of training
+    images, seed), so a re-run of the same page
     cell finds its own checkpoint and resumes, and a run with other settings never picks up
     a wrong one. The folder is :func:`book_utils.train.checkpoint_dir`
     (``$CNN_BOOK_CHECKPOINTS``, default under the cache folder).
 
     Returns:
-        ``train.checkpoint_path(recipe.name, profile, size=..., epochs=..., batch=...,
-        train=..., seed=...)``.
+        ``train.checkpoint_path(recipe.name, profile, size=..., [pool=...,] epochs=...,
+        batch=..., train=..., seed=...)``.
 
     Raises:
         ValueError: for a profile other than ``quick``/``full`` or sizes that are not
@@ -91,7 +92,9 @@ def checkpoint_file(recipe: Recipe, profile: str, epochs: int, batch_size: int, 
     """
     from .. import train
     check_recipe(recipe)
-    return Path(train.checkpoint_path(recipe.name, profile, size=recipe.image_size,
+    pool = ({"pool": recipe.pool_size}
+            if recipe.model == "alexnet" and recipe.pool_size != 6 else {})
+    return Path(train.checkpoint_path(recipe.name, profile, size=recipe.image_size, **pool,
                                       epochs=epochs, batch=batch_size, train=train_images,
                                       seed=seed))
 
