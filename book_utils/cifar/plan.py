@@ -1,6 +1,6 @@
 """How much a quick CIFAR-10 page trains: sized by the measured speed of the reader's device.
 
-A quick page has a time budget (``budget_s`` in :mod:`book_utils.profiles`, four to six and
+A quick page has a time budget (``budget_s`` in :mod:`book_utils.profiles`, four to seven and
 a half minutes of training for all its recipes together). :func:`plan_quick_run` turns a training speed
 (images per second) into the largest step of the chapter's ladder of ``(train images,
 epochs)`` that fits that budget: every recipe when each can have at least the profile's
